@@ -1,0 +1,321 @@
+"""Command line: every command calls the same service functions the scheduler will call."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .app import App
+from .errors import ConfigError, PublisherError
+from .models import IngestOutcome
+from .render import quarantine_json, release_json, show_time
+
+err = Console(stderr=True)
+out = Console()
+
+
+def settings_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--settings PATH on every command (and on the group): the last one given wins."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            ctx.ensure_object(dict)["settings"] = value
+        return value
+
+    return click.option(
+        "--settings",
+        "settings_path",
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=remember,
+        is_eager=True,
+        help="Settings file (default: $PUBLISHER_SETTINGS, else ./settings.toml, else built-in defaults).",
+    )(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
+
+
+def _settings_path(ctx: click.Context) -> str | None:
+    root = ctx.find_root()
+    return (root.obj or {}).get("settings")
+
+
+def _app(ctx: click.Context, check_store: bool = True) -> App:
+    return App.from_settings_file(_settings_path(ctx), check_store=check_store)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            err.print(f"[bold red]settings error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(2)
+        except PublisherError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@settings_option
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="publisher")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """publisher: Macedonian press releases → multilingual feeds and digests."""
+    ctx.ensure_object(dict)
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+# ---------------------------------------------------------------------------- config
+@main.group()
+def config() -> None:
+    """Check or show the effective settings."""
+
+
+@config.command("check")
+@settings_option
+@click.pass_context
+@handle_errors
+def config_check(ctx: click.Context) -> None:
+    """Validate the settings and the database; print what is wrong and how to fix it."""
+    app = _app(ctx, check_store=False)
+    problems = app.check()
+    origin = app.settings.settings_file or "built-in defaults"
+    for line in problems:
+        err.print(f"[red]✗[/] {line}", highlight=False)
+    if problems:
+        sys.exit(1)
+    out.print(f"[green]✓[/] settings OK ({origin}); {len(app.settings.sources)} source(s); database up to date")
+
+
+@config.command("show")
+@settings_option
+@json_option
+@click.pass_context
+@handle_errors
+def config_show(ctx: click.Context, as_json: bool) -> None:
+    """Print the effective settings (file < environment), secrets masked."""
+    from .settings import masked_dump
+
+    app = _app(ctx, check_store=False)
+    data = masked_dump(app.settings)
+    if as_json:
+        _dump(data)
+        return
+    import tomli_w
+
+    click.echo(f"# effective settings from {app.settings.settings_file or 'built-in defaults'}")
+    click.echo(tomli_w.dumps(data))
+
+
+# ---------------------------------------------------------------------------- db
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@settings_option
+@click.pass_context
+@handle_errors
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations."""
+    app = _app(ctx, check_store=False)
+    before, after = app.store.upgrade()
+    if before == after:
+        out.print(f"database already at {', '.join(sorted(after))}")
+    else:
+        out.print(f"database upgraded: {', '.join(sorted(before)) or 'empty'} → {', '.join(sorted(after))}")
+
+
+# ---------------------------------------------------------------------------- ingest
+_STYLE = {
+    IngestOutcome.NEW: "green",
+    IngestOutcome.UPDATED: "cyan",
+    IngestOutcome.UNCHANGED: "dim",
+    IngestOutcome.QUARANTINED: "yellow",
+}
+
+
+def run_ingest(app: App, source: str | None, as_json: bool) -> int:
+    quiet = as_json or not err.is_terminal
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} items"),
+        TimeElapsedColumn(), console=err, disable=quiet, transient=True,
+    ) as progress:
+        task = progress.add_task("ingesting", total=None)
+
+        def step(source_name: str, outcome: IngestOutcome, ref: str) -> None:
+            progress.update(task, advance=1, description=f"{source_name}: {outcome.value} {ref[-40:]}")
+
+        report = app.ingest(only=source, progress=step)
+    counts = report.counts()
+    if as_json:
+        _dump({
+            **counts,
+            "items": {
+                "new": report.new,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "quarantined": [{"ref": r, "reason": why} for r, why in report.quarantined],
+            },
+            "failed_sources": [{"source": s, "error": e} for s, e in report.failed_sources],
+        })
+    else:
+        for kind in (IngestOutcome.NEW, IngestOutcome.UPDATED):
+            for ref in getattr(report, kind.value):
+                out.print(f"[{_STYLE[kind]}]{kind.value:>11}[/] {ref}", highlight=False)
+        for ref, why in report.quarantined:
+            out.print(f"[yellow]quarantined[/] {ref}: {why}", highlight=False)
+        for name, error in report.failed_sources:
+            err.print(f"[red]source failed[/] {name}: {error}", highlight=False)
+        out.print(
+            f"new: {counts['new']}  updated: {counts['updated']}  unchanged: {counts['unchanged']}  "
+            f"quarantined: {counts['quarantined']}"
+            + (f"  failed sources: {counts['failed_sources']}" if counts["failed_sources"] else "")
+        )
+    return 1 if report.failed_sources else 0
+
+
+@main.command()
+@settings_option
+@click.option("--source", help="Only this source (its name in [[sources]]).")
+@json_option
+@click.pass_context
+@handle_errors
+def ingest(ctx: click.Context, source: str | None, as_json: bool) -> None:
+    """Fetch every source once; store new releases and new revisions."""
+    app = _app(ctx)
+    sys.exit(run_ingest(app, source, as_json))
+
+
+# ---------------------------------------------------------------------------- releases
+@main.group()
+def releases() -> None:
+    """Stored releases and the quarantine."""
+
+
+@releases.command("list")
+@settings_option
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--source", help="Only releases from this source.")
+@json_option
+@click.pass_context
+@handle_errors
+def releases_list(ctx: click.Context, limit: int, source: str | None, as_json: bool) -> None:
+    """Newest releases first."""
+    app = _app(ctx)
+    items = app.store.list_releases(limit=limit, source=source)
+    if as_json:
+        _dump([release_json(r, app.settings.site.zone, body=False) for r in items])
+        return
+    table = Table("id", "published", "lang", "rev", "source", "title", "flags")
+    for r in items:
+        table.add_row(str(r.id), show_time(r.published_at, app.settings.site.zone), r.language,
+                      str(r.revision), r.source, r.title, "; ".join(r.flags))
+    out.print(table)
+    out.print(f"{len(items)} of {app.store.count_releases()} release(s)")
+
+
+@releases.command("show")
+@settings_option
+@click.argument("release_id")
+@click.option("--raw", is_flag=True, help="Write the original bytes of the latest revision to stdout.")
+@json_option
+@click.pass_context
+@handle_errors
+def releases_show(ctx: click.Context, release_id: str, raw: bool, as_json: bool) -> None:
+    """One release (by id or uid) with its revisions."""
+    app = _app(ctx)
+    release = app.store.get_release(release_id)
+    if release is None:
+        raise PublisherError(f"no release {release_id!r}; `publisher releases list` shows the ids")
+    if raw:
+        sys.stdout.buffer.write(app.store.raw_revision(release.id) or b"")
+        return
+    revisions = app.store.revisions(release.id)
+    zone = app.settings.site.zone
+    if as_json:
+        data = release_json(release, zone, body=True)
+        data["revisions"] = [
+            {"revision": v.revision, "title": v.title, "content_hash": v.content_hash, "ref": v.ref,
+             "content_type": v.content_type, "raw_size": v.raw_size, "fetched_at": v.fetched_at.isoformat()}
+            for v in revisions
+        ]
+        _dump(data)
+        return
+    out.print(f"[bold]{release.title}[/]", highlight=False)
+    out.print(f"id {release.id} · uid {release.uid} · {release.source} · {release.language} · "
+              f"revision {release.revision} · published {show_time(release.published_at, zone)}", highlight=False)
+    if release.link:
+        out.print(f"link: {release.link}", highlight=False)
+    if release.flags:
+        out.print(f"[yellow]flags: {'; '.join(release.flags)}[/]", highlight=False)
+    for paragraph in release.paragraphs:
+        out.print()
+        out.print(paragraph, highlight=False)
+    out.print()
+    for v in revisions:
+        out.print(f"[dim]revision {v.revision} · {show_time(v.fetched_at, zone)} · {v.ref} · "
+                  f"{v.content_type} · {v.raw_size} bytes · {v.content_hash[:12]}[/]", highlight=False)
+
+
+@releases.command("quarantine")
+@settings_option
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--source", help="Only items from this source.")
+@json_option
+@click.pass_context
+@handle_errors
+def releases_quarantine(ctx: click.Context, limit: int, source: str | None, as_json: bool) -> None:
+    """Items that could not become releases, with the reason and where the original is."""
+    app = _app(ctx)
+    items = app.store.list_quarantine(limit=limit, source=source)
+    zone = app.settings.site.zone
+    if as_json:
+        _dump([quarantine_json(q, zone) for q in items])
+        return
+    table = Table("id", "when", "source", "item", "reason", "original kept")
+    for q in items:
+        table.add_row(str(q.id), show_time(q.created_at, zone), q.source, q.ref, q.reason,
+                      q.stored_path or f"in the database ({q.size} bytes)")
+    out.print(table)
+    out.print(f"{len(items)} quarantined item(s)")
+
+
+# ---------------------------------------------------------------------------- run
+@main.command()
+@settings_option
+@click.pass_context
+@handle_errors
+def run(ctx: click.Context) -> None:
+    """Run the service. For now: one ingest cycle over every source, then the stored releases."""
+    app = _app(ctx)
+    code = run_ingest(app, None, as_json=False)
+    ctx.invoke(releases_list, limit=20, source=None, as_json=False)
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

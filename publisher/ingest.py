@@ -1,0 +1,173 @@
+"""Ingest stage: run sources → clean → identify language → dedupe → store.
+
+One bad item goes to quarantine with its reason and the run goes on; one failing source is
+recorded and the other sources still run. Reads and writes only the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from .cleaning import Boilerplate, clean_paragraphs, content_hash
+from .errors import ItemRejected, PublisherError
+from .langid import detect_language
+from .lang import normalise_lang
+from .models import CleanRelease, IngestOutcome, IngestReport, RawRelease, Rejected, Unchanged
+from .settings import Settings
+from .sources import HttpOptions, PoliteClient, SourceContext, build_source
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE_CHARS = 300
+
+ProgressFn = Callable[[str, IngestOutcome, str], None]
+
+
+def clean_release(raw: RawRelease, boilerplate: Boilerplate, settings: Settings) -> CleanRelease:
+    """Clean one extracted item; ItemRejected says why it cannot be a release."""
+    title, paragraphs = clean_paragraphs(raw.title, raw.paragraphs, boilerplate)
+    if not title:
+        raise ItemRejected("no title: the first non-empty line (or front-matter title, or <h1>) must be the title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise ItemRejected(
+            f"title is {len(title)} characters (over {MAX_TITLE_CHARS}): is the first line a "
+            "paragraph? put a short title on the first line, then a blank line"
+        )
+    if not paragraphs:
+        raise ItemRejected("no body text after the title (after removing boilerplate lines)")
+    source_language = settings.site.source_language
+    flags: list[str] = []
+    declared = None
+    if raw.language:
+        try:
+            declared = normalise_lang(raw.language)
+        except ValueError:
+            flags.append(f"language-unknown: declared {raw.language!r}")
+    detected = None
+    if settings.cleaning.detect_language:
+        candidates = set(settings.cleaning.detector_languages) | set(settings.site.languages)
+        detected = detect_language("\n".join([title, *paragraphs]), candidates)
+    language = declared or detected or source_language
+    if detected and declared and detected != declared:
+        flags.append(f"language-conflict: declared {declared}, detected {detected}")
+    if language != source_language:
+        flags.append(f"language-mismatch: {language}, expected {source_language}")
+    return CleanRelease(
+        source=raw.source,
+        ref=raw.ref,
+        raw=raw.raw,
+        content_type=raw.content_type,
+        title=title,
+        body="\n\n".join(paragraphs),
+        content_hash=content_hash(title, paragraphs),
+        guid=raw.guid,
+        link=raw.link,
+        published_at=raw.published_at or dt.datetime.now(dt.timezone.utc),
+        language=language,
+        flags=tuple(flags),
+        slug=raw.slug,
+        author=raw.author,
+        categories=raw.categories,
+    )
+
+
+def _quarantine(store: Store, source: Any, item: RawRelease | Rejected, reason: str, report: IngestReport) -> None:
+    stored_path = None
+    try:
+        stored_path = source.quarantine(item, reason)
+    except OSError as exc:
+        reason = f"{reason} (and the file could not be moved to quarantine: {exc})"
+    store.add_quarantine(
+        source=item.source,
+        ref=item.ref,
+        reason=reason,
+        raw=item.raw,
+        content_type=item.content_type,
+        stored_path=stored_path,
+    )
+    report.quarantined.append((f"{item.source}:{item.ref}", reason))
+    log.warning("quarantined %s:%s: %s", item.source, item.ref, reason)
+
+
+def ingest_sources(
+    settings: Settings,
+    store: Store,
+    only: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Run every enabled source (or the one named ``only``) once."""
+    report = IngestReport()
+    sources = [settings.source(only)] if only else [s for s in settings.sources if s.enabled]
+    http = PoliteClient(
+        HttpOptions(
+            user_agent=settings.http.user_agent,
+            timeout_seconds=settings.http.timeout_seconds,
+            per_host_interval_seconds=settings.http.per_host_interval_seconds,
+            max_redirects=settings.http.max_redirects,
+            max_bytes=settings.ingest.max_bytes,
+        ),
+        transport=transport,
+    )
+
+    def note(source_name: str, outcome: IngestOutcome, ref: str) -> None:
+        if progress is not None:
+            progress(source_name, outcome, ref)
+
+    with http:
+        for options in sources:
+            boilerplate = Boilerplate.combine(
+                (settings.cleaning.boilerplate_lines, settings.cleaning.boilerplate_patterns),
+                (options.boilerplate_lines, options.boilerplate_patterns),
+            )
+            context = SourceContext(
+                boilerplate=boilerplate,
+                timezone=settings.site.zone,
+                max_bytes=settings.ingest.max_bytes,
+                quarantine_dir=settings.ingest.quarantine_dir,
+                http=http,
+            )
+            source = build_source(options, context)
+            state = store.get_source_state(options.name).state
+            error = None
+            try:
+                for item in source.fetch(state):
+                    ref = f"{options.name}:{item.ref}"
+                    if isinstance(item, Unchanged):
+                        report.add(IngestOutcome.UNCHANGED, ref)
+                        note(options.name, IngestOutcome.UNCHANGED, item.ref)
+                        continue
+                    if isinstance(item, Rejected):
+                        _quarantine(store, source, item, item.reason, report)
+                        note(options.name, IngestOutcome.QUARANTINED, item.ref)
+                        continue
+                    try:
+                        clean = clean_release(item, boilerplate, settings)
+                        outcome, _stored = store.save_release(clean)
+                    except ItemRejected as exc:
+                        _quarantine(store, source, item, exc.reason, report)
+                        note(options.name, IngestOutcome.QUARANTINED, item.ref)
+                        continue
+                    except Exception as exc:  # one bad release must not stop the others
+                        log.exception("unexpected error on %s", ref)
+                        _quarantine(store, source, item, f"internal error: {type(exc).__name__}: {exc}", report)
+                        note(options.name, IngestOutcome.QUARANTINED, item.ref)
+                        continue
+                    report.add(outcome, ref)
+                    note(options.name, outcome, item.ref)
+            except PublisherError as exc:
+                error = str(exc)
+            except Exception as exc:  # a broken source must not stop the other sources
+                log.exception("source %s failed", options.name)
+                error = f"internal error: {type(exc).__name__}: {exc}"
+            if error:
+                report.failed_sources.append((options.name, error))
+                log.error("source %s failed: %s", options.name, error)
+            store.save_source_state(options.name, state, error=error)
+    return report

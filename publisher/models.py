@@ -1,0 +1,164 @@
+"""Plain data shared by the stages. No I/O here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class IngestOutcome(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class RawRelease:
+    """What a source hands to ingest: extracted but not yet cleaned or deduplicated.
+
+    ``ref`` names the item for humans (a file path or a URL); ``raw`` keeps the original
+    bytes exactly as fetched, so nothing is lost whatever the cleaner does.
+    """
+
+    source: str
+    ref: str
+    raw: bytes
+    title: str
+    paragraphs: tuple[str, ...]
+    guid: str | None = None
+    link: str | None = None
+    published_at: dt.datetime | None = None
+    language: str | None = None  # declared by the source (front matter, feed, html lang)
+    content_type: str = "text/plain"
+    slug: str | None = None
+    author: str | None = None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An item a source found but could not extract; ingest quarantines it."""
+
+    source: str
+    ref: str
+    raw: bytes
+    reason: str
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A source saw this item before, byte for byte (its cursor says so); nothing to do."""
+
+    source: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class CleanRelease:
+    """A release after cleaning and language identification, ready to store."""
+
+    source: str
+    ref: str
+    raw: bytes
+    content_type: str
+    title: str
+    body: str  # paragraphs separated by one blank line
+    content_hash: str
+    guid: str | None
+    link: str | None
+    published_at: dt.datetime
+    language: str
+    flags: tuple[str, ...] = ()
+    slug: str | None = None
+    author: str | None = None
+    categories: tuple[str, ...] = ()
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return self.body.split("\n\n") if self.body else []
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, per outcome, with the items named."""
+
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (ref, reason)
+    failed_sources: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+
+    def add(self, outcome: IngestOutcome, ref: str) -> None:
+        getattr(self, outcome.value).append(ref)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": len(self.new),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "quarantined": len(self.quarantined),
+            "failed_sources": len(self.failed_sources),
+        }
+
+
+@dataclass(frozen=True)
+class StoredRelease:
+    """A release as the store holds it (latest revision)."""
+
+    id: int
+    uid: str
+    source: str
+    source_guid: str | None
+    link: str | None
+    slug: str | None
+    title: str
+    body: str
+    language: str
+    flags: tuple[str, ...]
+    author: str | None
+    categories: tuple[str, ...]
+    published_at: dt.datetime
+    revision: int
+    content_hash: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return self.body.split("\n\n") if self.body else []
+
+
+@dataclass(frozen=True)
+class StoredRevision:
+    revision: int
+    title: str
+    content_hash: str
+    ref: str
+    content_type: str
+    raw_size: int
+    fetched_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class QuarantineItem:
+    id: int
+    source: str
+    ref: str
+    reason: str
+    content_type: str
+    size: int
+    raw_sha256: str
+    stored_path: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SourceState:
+    source: str
+    state: dict
+    last_run_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    last_error: str | None

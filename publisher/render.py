@@ -1,0 +1,55 @@
+"""Presentation helpers shared by the CLI (and later the web pages): JSON shapes and times."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .models import QuarantineItem, StoredRelease
+
+
+def show_time(value: dt.datetime | None, zone: dt.tzinfo) -> str:
+    """A stored UTC time shown in the site's zone, e.g. '2024-03-12 10:00 CET'."""
+    if value is None:
+        return "-"
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def release_json(release: StoredRelease, zone: dt.tzinfo, body: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": release.id,
+        "uid": release.uid,
+        "source": release.source,
+        "source_guid": release.source_guid,
+        "link": release.link,
+        "slug": release.slug,
+        "title": release.title,
+        "language": release.language,
+        "flags": list(release.flags),
+        "author": release.author,
+        "categories": list(release.categories),
+        "published_at": release.published_at.isoformat(),
+        "published_local": release.published_at.astimezone(zone).isoformat(),
+        "revision": release.revision,
+        "content_hash": release.content_hash,
+        "created_at": release.created_at.isoformat(),
+        "updated_at": release.updated_at.isoformat(),
+    }
+    if body:
+        data["paragraphs"] = release.paragraphs
+    return data
+
+
+def quarantine_json(item: QuarantineItem, zone: dt.tzinfo) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "source": item.source,
+        "ref": item.ref,
+        "reason": item.reason,
+        "content_type": item.content_type,
+        "size": item.size,
+        "sha256": item.raw_sha256,
+        "stored_path": item.stored_path,
+        "created_at": item.created_at.isoformat(),
+        "created_local": item.created_at.astimezone(zone).isoformat(),
+    }
