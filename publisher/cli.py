@@ -125,8 +125,15 @@ def config_show(ctx: click.Context, as_json: bool) -> None:
         return
     import tomli_w
 
+    def without_none(node: Any) -> Any:  # TOML has no null: an unset key is simply absent
+        if isinstance(node, dict):
+            return {k: without_none(v) for k, v in node.items() if v is not None}
+        if isinstance(node, list):
+            return [without_none(v) for v in node]
+        return node
+
     click.echo(f"# effective settings from {app.settings.settings_file or 'built-in defaults'}")
-    click.echo(tomli_w.dumps(data))
+    click.echo(tomli_w.dumps(without_none(data)))
 
 
 # ---------------------------------------------------------------------------- db
