@@ -20,8 +20,8 @@ from .errors import ConfigError, PublisherError
 from .models import IngestOutcome
 from .render import quarantine_json, release_json, show_time
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # messages are never cut into lines
+out = Console(soft_wrap=True)
 
 
 def settings_option(func: Callable[..., Any]) -> Callable[..., Any]:
