@@ -134,7 +134,8 @@ def ingest_sources(
                 http=http,
             )
             source = build_source(options, context)
-            state = store.get_source_state(options.name).state
+            previous = store.get_source_state(options.name)
+            state = previous.state
             error = None
             try:
                 for item in source.fetch(state):
@@ -169,5 +170,8 @@ def ingest_sources(
             if error:
                 report.failed_sources.append((options.name, error))
                 log.error("source %s failed: %s", options.name, error)
+                if error != previous.last_error:  # once per outage, not once per poll
+                    where = str(getattr(options, "url", None) or getattr(options, "path", options.name))
+                    store.add_quarantine(options.name, where, f"source failed: {error}", b"", "text/plain")
             store.save_source_state(options.name, state, error=error)
     return report
