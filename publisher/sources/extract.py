@@ -53,6 +53,15 @@ def parse_date(value: Any, default_tz: dt.tzinfo = dt.timezone.utc) -> dt.dateti
     return parsed.astimezone(dt.timezone.utc)
 
 
+_XML_DECLARATION = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")
+
+
+def strip_xml_declaration(html: str) -> str:
+    """XHTML text without its ``<?xml ... encoding=...?>`` line: lxml refuses to parse a str
+    that declares an encoding (the bytes were decoded already)."""
+    return _XML_DECLARATION.sub("", html, count=1)
+
+
 def extract_html(html: str, url: str | None = None, default_tz: dt.tzinfo = dt.timezone.utc) -> Extracted:
     """Main text of an article page with trafilatura; title, date, language, canonical link."""
     import lxml.html
@@ -74,8 +83,9 @@ def extract_html(html: str, url: str | None = None, default_tz: dt.tzinfo = dt.t
         raise ItemRejected("no article text found in the HTML page (is it a listing or an error page?)")
     language = None
     try:
-        root = lxml.html.fromstring(html)
-        language = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+        root = lxml.html.fromstring(strip_xml_declaration(html))
+        # the HTML parser keeps XHTML's xml:lang as a plain attribute named "xml:lang"
+        language = root.get("lang") or root.get("xml:lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
     except (ValueError, lxml.etree.ParserError):
         pass
     paragraphs = [line for line in document.text.split("\n") if line.strip()]
@@ -100,11 +110,13 @@ def html_to_paragraphs(html: str) -> list[str]:
         return [html]
     for bad in root.xpath("//script|//style|//noscript"):
         bad.drop_tree()
+    for br in root.iter("br"):  # text_content() drops <br>: "ред<br>ред" must not become "редред"
+        br.tail = "\n" + (br.tail or "")
     blocks = root.xpath(
         "//p|//h1|//h2|//h3|//h4|//h5|//h6|//li|//blockquote[not(p)]|//pre"
     )
     if not blocks:
-        return [p for p in root.text_content().split("\n\n") if p.strip()]
+        return [p.strip() for p in re.split(r"\n\s*\n", root.text_content()) if p.strip()]
     paragraphs = []
     for block in blocks:
         if block.xpath("ancestor::p|ancestor::li"):

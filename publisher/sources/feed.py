@@ -12,8 +12,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import xml.sax
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -34,9 +36,26 @@ def _struct_to_datetime(value: Any) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(calendar.timegm(value), dt.timezone.utc)
 
 
+def _entry_link(entry: Any, base_url: str) -> str | None:
+    """The entry's web page as an absolute http(s) URL, or None.
+
+    feedparser copies an id/guid into ``link`` when the entry has no link of its own
+    (``urn:uuid:...``, ``tag:...``, ``iom-2024-001``): such an id is a link only if it is
+    already an absolute http(s) URL. A real relative link is resolved against the feed's URL.
+    """
+    link = entry.get("link")
+    if not link:
+        return None
+    if not (entry.get("guidislink") and link == entry.get("id")):
+        link = urljoin(base_url, link.strip())
+    return link if urlsplit(link).scheme in ("http", "https") and urlsplit(link).netloc else None
+
+
 def _entry_json(entry: Any) -> bytes:
     keep = ("id", "link", "title", "published", "updated", "author", "summary", "content", "tags")
-    data = {k: entry.get(k) for k in keep if entry.get(k) is not None}
+    # `k in entry` first: feedparser answers a missing "updated" with "published" (and a
+    # DeprecationWarning), which would put a date the feed never gave into the raw copy
+    data = {k: entry[k] for k in keep if k in entry and entry[k] is not None}
     return json.dumps(data, ensure_ascii=False, default=str, indent=1).encode("utf-8")
 
 
@@ -63,7 +82,8 @@ class FeedSource(SourceBase):
         headers = {"content-type": f"{response.content_type or 'application/xml'}"
                    + (f"; charset={response.charset}" if response.charset else "")}
         parsed = feedparser.parse(response.content, response_headers=headers, sanitize_html=True)
-        if not parsed.get("version") and not parsed.entries:
+        broken = isinstance(parsed.get("bozo_exception"), xml.sax.SAXException)  # not well-formed XML
+        if not parsed.entries and (not parsed.get("version") or broken):
             problem = parsed.get("bozo_exception") or "no RSS or Atom root element"
             yield Rejected(
                 self.name, url, response.content,
@@ -73,9 +93,10 @@ class FeedSource(SourceBase):
             return  # keep the old ETag so that the next run fetches it again
         feed_language = parsed.feed.get("language")
         for index, entry in enumerate(parsed.entries):
-            ref = entry.get("link") or entry.get("id") or f"{url}#entry-{index + 1}"
+            link = _entry_link(entry, response.url)
+            ref = link or entry.get("id") or f"{url}#entry-{index + 1}"
             try:
-                yield self._entry(entry, feed_language)
+                yield self._entry(entry, link, feed_language)
             except ItemRejected as exc:
                 yield Rejected(self.name, ref, _entry_json(entry), exc.reason, "application/json")
             except SourceError as exc:
@@ -84,8 +105,7 @@ class FeedSource(SourceBase):
         state["etag"] = response.etag
         state["last_modified"] = response.last_modified
 
-    def _entry(self, entry: Any, feed_language: str | None) -> RawRelease:
-        link = entry.get("link")
+    def _entry(self, entry: Any, link: str | None, feed_language: str | None) -> RawRelease:
         guid = entry.get("id") or link
         content = entry.get("content") or []
         html = content[0].get("value", "") if content else entry.get("summary", "")

@@ -15,7 +15,7 @@ from ..settings import WebpageSourceOptions
 from . import SourceContext
 from .base import SourceBase
 from .decode import decode_bytes
-from .extract import extract_html
+from .extract import extract_html, strip_xml_declaration
 
 HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
@@ -33,9 +33,11 @@ class WebpageSource(SourceBase):
         self.max_bytes = options.max_bytes or context.max_bytes
 
     def article_links(self, html: str, base_url: str) -> list[str]:
-        root = lxml.html.fromstring(html)
+        root = lxml.html.fromstring(strip_xml_declaration(html))
         links: list[str] = []
-        host = urlsplit(self.options.url).netloc.lower()
+        # the configured host, and the one the listing was finally served from (a redirect
+        # to www. or to another domain must not make every article "another host")
+        hosts = {urlsplit(self.options.url).netloc.lower(), urlsplit(base_url).netloc.lower()}
         for element in root.cssselect(self.options.link_selector):
             anchor = element if element.tag == "a" else next(iter(element.iter("a")), None)
             href = anchor.get("href") if anchor is not None else None
@@ -44,7 +46,7 @@ class WebpageSource(SourceBase):
             url = urldefrag(urljoin(base_url, href.strip()))[0]
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
-            if self.options.same_host_only and urlsplit(url).netloc.lower() != host:
+            if self.options.same_host_only and urlsplit(url).netloc.lower() not in hosts:
                 continue
             if url not in links:
                 links.append(url)
