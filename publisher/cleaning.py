@@ -60,9 +60,10 @@ def _line_key(line: str) -> str:
 
 
 def normalise_line(line: str) -> str:
-    line = unicodedata.normalize("NFC", line)
     line = _INVISIBLE.sub("", line)
     line = _ILLEGAL.sub("", line)
+    # NFC after the removals: dropping a mark between a letter and its accent can make a pair
+    line = unicodedata.normalize("NFC", line)
     return _SPACES.sub(" ", line).strip()
 
 
@@ -106,16 +107,16 @@ def clean_paragraphs(
     title: str, paragraphs: Iterable[str], boilerplate: Boilerplate
 ) -> tuple[str, list[str]]:
     """Clean a title and its body paragraphs. Returns (title, paragraphs)."""
-    title = normalise_line(" ".join(title.split("\n")))
+    # every kind of line break (\r, \u2028, ...) in a title becomes a space
+    title = normalise_line(" ".join(normalise_text(title).split("\n")))
     text = normalise_text("\n\n".join(paragraphs))
     lines = strip_boilerplate_lines(text.split("\n"), boilerplate)
     body = split_paragraphs("\n".join(lines))
     # a paragraph that was only boilerplate after joining (e.g. a nav block at the end)
     while body and boilerplate.matches(body[-1]):
         body.pop()
-    while body and boilerplate.matches(body[0]):
-        body.pop(0)
-    while body and title and same_text(body[0], title):
+    # boilerplate and repeats of the title, in any order, until the body starts with text
+    while body and (boilerplate.matches(body[0]) or (title and same_text(body[0], title))):
         body.pop(0)
     return title, body
 

@@ -233,9 +233,11 @@ class Settings(Section):
 # --------------------------------------------------------------------------- loading
 
 
-def find_settings_file(explicit: str | os.PathLike[str] | None) -> Path | None:
+def find_settings_file(
+    explicit: str | os.PathLike[str] | None, environ: dict[str, str] | None = None
+) -> Path | None:
     """--settings PATH, else $PUBLISHER_SETTINGS, else ./settings.toml when it exists."""
-    candidate = explicit or os.environ.get(SETTINGS_ENV)
+    candidate = explicit or (os.environ if environ is None else environ).get(SETTINGS_ENV)
     if candidate:
         path = Path(candidate).expanduser()
         if not path.is_file():
@@ -265,7 +267,9 @@ def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
         if parts[0] == "sources":
             if len(parts) != 3:
                 raise ConfigError(f"{name}: use PUBLISHER_SOURCES__<SOURCE NAME>__<KEY>")
-            for source in data.setdefault("sources", []):
+            if "sources" not in data:  # the built-in default sources can be overridden too
+                data["sources"] = _default_sources()
+            for source in data["sources"]:
                 if str(source.get("name", "")).lower() == parts[1]:
                     source[parts[2]] = value
                     break
@@ -353,8 +357,14 @@ def format_validation_error(exc: ValidationError, data: dict[str, Any], origin: 
             lines.append(f"  - {where}: unknown key; allowed keys here: {allowed}")
             continue
         message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
             message = "type must be one of 'directory', 'feed', 'webpage'"
+            tag = (error.get("ctx") or {}).get("tag")
+            if tag is None:
+                lines.append(f"  - {where} type: required key is missing; {message}")
+            else:
+                lines.append(f"  - {where} type = {tag!r}: {message}")
+            continue
         if error["type"] == "missing":
             lines.append(f"  - {where}: required key is missing")
             continue
@@ -368,7 +378,7 @@ def load_settings(
 ) -> Settings:
     """Load and validate settings. Raises ConfigError with a readable message."""
     environ = dict(os.environ if environ is None else environ)
-    file = find_settings_file(path)
+    file = find_settings_file(path, environ)
     data: dict[str, Any] = {}
     origin = "built-in defaults"
     base_dir = Path.cwd()
@@ -402,7 +412,8 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
         if isinstance(node, list):
             return [walk(v) for v in node]
         if isinstance(node, str):
-            return re.sub(r"(://[^:/@\s]+:)[^@/\s]+@", r"\1*****@", node)
+            # user:password@ and :password@ (no user name) both hide the password
+            return re.sub(r"(://[^:/@\s]*:)[^@/\s]+@", r"\1*****@", node)
         return node
 
     data = walk(data)

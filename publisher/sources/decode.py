@@ -63,10 +63,21 @@ def _looks_binary(text: str) -> bool:
     return bool(sample) and len(_CONTROL.findall(sample)) > max(2, len(sample) // 100)
 
 
+_EMPTY = "empty file: it has no text; put the release's title and body in it"
+
+
 def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     """Return (text, encoding). ``declared`` (an HTTP or meta charset) is tried after BOMs."""
+    text, encoding = _decode(data, declared)
+    # a lone BOM, or UTF-16 / non-ASCII spaces only, is as empty as a zero-byte file
+    if not text.replace("\ufeff", "").strip():
+        raise ItemRejected(_EMPTY)
+    return text, encoding
+
+
+def _decode(data: bytes, declared: str | None) -> tuple[str, str]:
     if not data.strip():
-        raise ItemRejected("empty file: it has no text; put the release's title and body in it")
+        raise ItemRejected(_EMPTY)
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
             raise ItemRejected(f"binary file ({what}), not text; save the release as .txt, .md or .html")

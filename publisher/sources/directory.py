@@ -48,6 +48,7 @@ class DirectorySource(SourceBase):
         self.root = Path(options.path)
         self.max_bytes = options.max_bytes or context.max_bytes
         self.quarantine_dir = Path(options.quarantine_dir or context.quarantine_dir) / self.name
+        self._seen: dict[str, Any] | None = None  # the running fetch's fingerprints
 
     # ------------------------------------------------------------------ listing
     def _candidates(self) -> Iterator[Path]:
@@ -57,10 +58,13 @@ class DirectorySource(SourceBase):
                 "the source's path in the settings"
             )
         walker = self.root.rglob("*") if self.options.recursive else self.root.iterdir()
+        quarantine = self.quarantine_dir.resolve()
         for path in sorted(walker):
             rel = path.relative_to(self.root)
             if any(part.startswith(".") for part in rel.parts) or path.name.endswith(_TEMP):
                 continue
+            if path.resolve().is_relative_to(quarantine):
+                continue  # a quarantine folder inside the drop folder: never read it back
             if not path.is_file() or path.is_symlink():
                 continue
             if any(fnmatch.fnmatch(path.name.lower(), pattern.lower()) for pattern in self.options.patterns):
@@ -68,6 +72,7 @@ class DirectorySource(SourceBase):
 
     def fetch(self, state: dict[str, Any]) -> Iterator[RawRelease | Rejected | Unchanged]:
         seen: dict[str, Any] = state.setdefault("files", {})
+        self._seen = seen
         now = time.time()
         present: set[str] = set()
         for path in self._candidates():
@@ -147,6 +152,9 @@ class DirectorySource(SourceBase):
             target = target.with_name(f"{stamp}-{counter}-{Path(item.ref).name}")
             counter += 1
         shutil.move(str(source), target)
+        if self._seen is not None:
+            # forget the fingerprint: the same bytes moved back (after a settings fix) are retried
+            self._seen.pop(item.ref, None)
         target.with_name(target.name + ".reason.txt").write_text(
             f"source: {self.name}\nfile: {item.ref}\nreason: {reason}\n"
             "fix the file and drop it into the folder again to retry\n",
