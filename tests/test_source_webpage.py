@@ -344,3 +344,16 @@ def test_polite_client_conditional_get_and_errors(httpserver):
     first = httpserver.log[0][0]
     assert first.headers["User-Agent"] == UA and first.headers["Accept"] == "application/rss+xml"
     assert "If-None-Match" not in first.headers
+
+
+def test_listing_without_any_html_fails_with_a_clear_message(httpserver):
+    from publisher.cleaning import Boilerplate
+    from publisher.errors import SourceError
+    from publisher.settings import WebpageSourceOptions
+    from publisher.sources import SourceContext
+    from publisher.sources.webpage import WebpageSource
+
+    options = WebpageSourceOptions(type="webpage", name="news", url=httpserver.url_for("/"), link_selector="a")
+    source = WebpageSource(options, SourceContext(Boilerplate(), dt.timezone.utc, 1000, "/tmp", http=object()))
+    with pytest.raises(SourceError, match="has no HTML to read"):
+        source.article_links("<!-- only a comment -->", httpserver.url_for("/"))

@@ -33,7 +33,12 @@ class WebpageSource(SourceBase):
         self.max_bytes = options.max_bytes or context.max_bytes
 
     def article_links(self, html: str, base_url: str) -> list[str]:
-        root = lxml.html.fromstring(strip_xml_declaration(html))
+        try:
+            root = lxml.html.fromstring(strip_xml_declaration(html))
+        except (ValueError, lxml.etree.ParserError) as exc:
+            raise SourceError(
+                f"source {self.name!r}: listing page {self.options.url} has no HTML to read ({exc})"
+            ) from None
         links: list[str] = []
         # the configured host, and the one the listing was finally served from (a redirect
         # to www. or to another domain must not make every article "another host")
