@@ -1,5 +1,4 @@
 from publisher.app import App
-from publisher.models import IngestOutcome
 
 from .conftest import SAMPLE_TITLE
 
