@@ -32,6 +32,7 @@ DEFAULT_SETTINGS_FILE = "settings.toml"
 
 
 from .config_types import LangCode, Regex, ResolvedPath, Section, SourceName
+from .translate.options import TranslationSettings
 
 
 class SiteSettings(Section):
@@ -174,6 +175,7 @@ class Settings(Section):
     cleaning: CleaningSettings = Field(default_factory=dict)
     ingest: IngestSettings = Field(default_factory=dict)
     http: HttpSettings = Field(default_factory=dict)
+    translation: TranslationSettings = Field(default_factory=dict)
     sources: list[SourceOptions] = Field(default_factory=_default_sources)
 
     # where relative paths were resolved from, and which file (if any) was read

@@ -1,0 +1,1 @@
+"""The translation stage: engines behind one protocol, and the service around them."""
