@@ -14,6 +14,10 @@ from .models import IngestReport
 from .settings import Settings, load_settings
 from .store import Store
 from .store import db as store_db
+from .translate.base import EngineUnavailable
+from .translate.engines import build_engine
+from .translate.glossary import Glossary
+from .translate.service import TranslationService
 
 
 class App:
@@ -29,7 +33,13 @@ class App:
     def store(self) -> Store:
         return Store(self.settings.store.url, echo=self.settings.store.echo, check=self._check_store)
 
+    @cached_property
+    def translation(self) -> TranslationService:
+        return TranslationService(self.settings, self.store)
+
     def close(self) -> None:
+        if "translation" in self.__dict__:
+            self.translation.close()
         if "store" in self.__dict__:
             self.store.close()
 
@@ -46,6 +56,43 @@ class App:
                     f"source {source.name!r}: folder {source.path} does not exist; create it or fix its path"
                 )
         return problems
+
+    def engine_status(self) -> dict[str, str | None]:
+        """Each engine named in a chain → None when it can run here, else the reason."""
+        status: dict[str, str | None] = {}
+        options = self.settings.translation
+        for chain in options.chains.values():
+            for name in chain:
+                if name in status:
+                    continue
+                try:
+                    build_engine(name, options).close()
+                    status[name] = None
+                except EngineUnavailable as exc:
+                    status[name] = str(exc).split(": ", 1)[-1]
+        return status
+
+    def check_translation(self) -> tuple[list[str], list[str]]:
+        """(problems, warnings): a broken glossary is a problem; a language that no engine
+        can translate here (offline, no key) is a warning, since its releases just wait."""
+        problems: list[str] = []
+        warnings: list[str] = []
+        options = self.settings.translation
+        status = self.engine_status()
+        for lang in self.settings.site.target_languages:
+            chain = options.chains.get(lang)
+            if not chain:
+                problems.append(f"[translation] chains has no engines for {lang!r}; add chains.{lang} = [...]")
+                continue
+            if all(status.get(name) for name in chain):
+                reasons = "; ".join(f"{name}: {status[name]}" for name in chain)
+                warnings.append(f"no engine can translate into {lang!r} here, so its translations wait ({reasons})")
+        try:
+            glossary = Glossary.load(options.glossary)
+            problems.extend(glossary.problems(self.settings.site.target_languages))
+        except PublisherError as exc:
+            problems.append(str(exc))
+        return problems, warnings
 
     def ingest(
         self,

@@ -100,8 +100,14 @@ def config() -> None:
 def config_check(ctx: click.Context) -> None:
     """Validate the settings and the database; print what is wrong and how to fix it."""
     app = _app(ctx, check_store=False)
-    problems = app.check()
+    translation_problems, warnings = app.check_translation()
+    problems = app.check() + translation_problems
     origin = app.settings.settings_file or "built-in defaults"
+    for name, reason in app.engine_status().items():
+        mark = "[green]✓[/]" if reason is None else "[yellow]-[/]"
+        err.print(f"{mark} engine {name}: {reason or 'available'}", highlight=False)
+    for line in warnings:
+        err.print(f"[yellow]![/] {line}", highlight=False)
     for line in problems:
         err.print(f"[red]✗[/] {line}", highlight=False)
     if problems:
@@ -323,6 +329,8 @@ def run(ctx: click.Context) -> None:
     ctx.invoke(releases_list, limit=20, source=None, as_json=False)
     sys.exit(code)
 
+
+from . import cli_translate  # noqa: E402,F401  (registers translate, translations, glossary)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

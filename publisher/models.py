@@ -162,3 +162,40 @@ class SourceState:
     last_run_at: dt.datetime | None
     last_success_at: dt.datetime | None
     last_error: str | None
+
+
+class TranslationStatus(StrEnum):
+    PENDING = "pending"  # planned, no engine result yet (or no engine available)
+    MACHINE = "machine"  # machine output that passed the quality checks
+    REVIEWED = "reviewed"  # machine output approved by staff
+    HUMAN = "human"  # written or edited by staff
+    FAILED = "failed"  # every engine failed or failed the checks; ``error`` says why
+    STALE = "stale"  # reviewed/human text of an older revision of the source
+
+
+STAFF_STATUSES = frozenset({TranslationStatus.REVIEWED, TranslationStatus.HUMAN})
+
+
+@dataclass(frozen=True)
+class StoredTranslation:
+    id: int
+    release_id: int
+    lang: str
+    status: TranslationStatus
+    title: str
+    body: str
+    engine: str | None
+    machine: bool
+    source_hash: str
+    source_revision: int
+    qa: tuple[dict, ...]
+    error: str | None
+    attempts: int
+    editor: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    reviewed_at: dt.datetime | None
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return self.body.split("\n\n") if self.body else []

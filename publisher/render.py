@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .models import QuarantineItem, StoredRelease
+from .models import QuarantineItem, StoredRelease, StoredTranslation
 
 
 def show_time(value: dt.datetime | None, zone: dt.tzinfo) -> str:
@@ -53,3 +53,27 @@ def quarantine_json(item: QuarantineItem, zone: dt.tzinfo) -> dict[str, Any]:
         "created_at": item.created_at.isoformat(),
         "created_local": item.created_at.astimezone(zone).isoformat(),
     }
+
+
+def translation_json(t: StoredTranslation, zone: dt.tzinfo, body: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "release_id": t.release_id,
+        "lang": t.lang,
+        "status": t.status.value,
+        "title": t.title,
+        "engine": t.engine,
+        "machine": t.machine,
+        "source_hash": t.source_hash,
+        "source_revision": t.source_revision,
+        "error": t.error,
+        "attempts": t.attempts,
+        "editor": t.editor,
+        "qa": list(t.qa),
+        "created_at": t.created_at.isoformat(),
+        "updated_at": t.updated_at.isoformat(),
+        "updated_local": t.updated_at.astimezone(zone).isoformat(),
+        "reviewed_at": t.reviewed_at.isoformat() if t.reviewed_at else None,
+    }
+    if body:
+        data["paragraphs"] = t.paragraphs
+    return data

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from publisher.settings import Settings, load_settings
 from publisher.store import Store
+from publisher.store.schema import Base
 
 HERE = Path(__file__).parent
 SAMPLE = HERE / "data" / "iom-border-chiefs-meeting.mk.txt"
@@ -48,7 +49,8 @@ def pg_database() -> str:
 
 def _truncate(store: Store) -> None:
     with store.engine.begin() as conn:
-        conn.execute(text("TRUNCATE release_revisions, releases, quarantine, source_state RESTART IDENTITY CASCADE"))
+        tables = ", ".join(Base.metadata.tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -22,6 +22,7 @@ from ..models import (
 )
 from . import db
 from .schema import QuarantineRow, ReleaseRow, RevisionRow, SourceStateRow, utcnow
+from .translations import TranslationStoreMixin
 
 
 def release_uid(clean: CleanRelease) -> str:
@@ -71,7 +72,7 @@ def _quarantine(row: QuarantineRow, size: int) -> QuarantineItem:
     )
 
 
-class Store:
+class Store(TranslationStoreMixin):
     def __init__(self, url: str, echo: bool = False, check: bool = True):
         self.url = url
         self.engine: Engine = db.make_engine(url, echo=echo)

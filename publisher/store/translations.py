@@ -1,0 +1,249 @@
+"""Store methods for translations and the translation memory (mixed into Store)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..errors import PublisherError
+from ..models import STAFF_STATUSES, StoredRelease, StoredTranslation, TranslationStatus
+from .schema import MemoryRow, ReleaseRow, TranslationRow, utcnow
+
+S = TranslationStatus
+
+
+def _translation(row: TranslationRow) -> StoredTranslation:
+    return StoredTranslation(
+        id=row.id, release_id=row.release_id, lang=row.lang, status=TranslationStatus(row.status),
+        title=row.title, body=row.body, engine=row.engine, machine=row.machine,
+        source_hash=row.source_hash, source_revision=row.source_revision, qa=tuple(row.qa or ()),
+        error=row.error, attempts=row.attempts, editor=row.editor, created_at=row.created_at,
+        updated_at=row.updated_at, reviewed_at=row.reviewed_at,
+    )
+
+
+class TranslationStoreMixin:
+    """Needs ``self.session()`` and ``self._get(session, key)`` from Store."""
+
+    def session(self) -> Any: ...  # provided by Store
+
+    def _get(self, session: Session, key: int | str) -> ReleaseRow | None: ...  # provided by Store
+
+    # ------------------------------------------------------------------ reading
+    def get_translation(self, release_key: int | str, lang: str) -> StoredTranslation | None:
+        with self.session() as session:
+            release = self._get(session, release_key)
+            if release is None:
+                return None
+            row = self._row(session, release.id, lang)
+            return _translation(row) if row is not None else None
+
+    def list_translations(
+        self, lang: str | None = None, status: str | None = None, release_id: int | None = None, limit: int = 200
+    ) -> list[StoredTranslation]:
+        query = select(TranslationRow).order_by(TranslationRow.updated_at.desc(), TranslationRow.id.desc())
+        if lang:
+            query = query.where(TranslationRow.lang == lang)
+        if status:
+            query = query.where(TranslationRow.status == status)
+        if release_id:
+            query = query.where(TranslationRow.release_id == release_id)
+        with self.session() as session:
+            return [_translation(r) for r in session.scalars(query.limit(limit))]
+
+    def translation_counts(self) -> dict[str, dict[str, int]]:
+        """{lang: {status: count}}."""
+        query = select(TranslationRow.lang, TranslationRow.status, func.count()).group_by(
+            TranslationRow.lang, TranslationRow.status
+        )
+        counts: dict[str, dict[str, int]] = {}
+        with self.session() as session:
+            for lang, status, count in session.execute(query):
+                counts.setdefault(lang, {})[status] = count
+        return counts
+
+    # ------------------------------------------------------------------ planning
+    def mark_stale(self) -> int:
+        """Staff translations of an older revision become stale (never overwritten)."""
+        with self.session() as session:
+            rows = session.execute(
+                select(TranslationRow)
+                .join(ReleaseRow, ReleaseRow.id == TranslationRow.release_id)
+                .where(
+                    TranslationRow.status.in_([s.value for s in STAFF_STATUSES]),
+                    TranslationRow.source_hash != ReleaseRow.content_hash,
+                )
+            ).scalars().all()
+            for row in rows:
+                row.status = S.STALE.value
+                row.updated_at = utcnow()
+            return len(rows)
+
+    def translation_work(
+        self, langs: Sequence[str], max_attempts: int, release_key: int | str | None = None
+    ) -> list[tuple[StoredRelease, str]]:
+        """(release, lang) pairs that need a machine translation now, oldest release first:
+        no row yet; pending; machine or failed output of an older revision; failed with
+        attempts left. Staff translations (reviewed, human, stale) are never in this list."""
+        from .repo import _release
+
+        work: list[tuple[StoredRelease, str]] = []
+        with self.session() as session:
+            releases_query = select(ReleaseRow).order_by(ReleaseRow.published_at, ReleaseRow.id)
+            if release_key is not None:
+                release = self._get(session, release_key)
+                if release is None:
+                    raise PublisherError(f"no release {release_key!r}; `publisher releases list` shows the ids")
+                releases_query = releases_query.where(ReleaseRow.id == release.id)
+            for lang in langs:
+                t = TranslationRow
+                query = (
+                    releases_query.outerjoin(t, and_(t.release_id == ReleaseRow.id, t.lang == lang))
+                    .where(
+                        or_(
+                            t.id.is_(None),
+                            t.status == S.PENDING.value,
+                            and_(t.status == S.MACHINE.value, t.source_hash != ReleaseRow.content_hash),
+                            and_(
+                                t.status == S.FAILED.value,
+                                or_(t.source_hash != ReleaseRow.content_hash, t.attempts < max_attempts),
+                            ),
+                        )
+                    )
+                )
+                work.extend((_release(row), lang) for row in session.scalars(query))
+        work.sort(key=lambda pair: (pair[0].published_at, pair[0].id, pair[1]))
+        return work
+
+    # ------------------------------------------------------------------ writing
+    def _row(self, session: Session, release_id: int, lang: str) -> TranslationRow | None:
+        return session.scalars(
+            select(TranslationRow).where(TranslationRow.release_id == release_id, TranslationRow.lang == lang)
+        ).first()
+
+    def _upsert(self, session: Session, release: StoredRelease, lang: str) -> TranslationRow:
+        row = self._row(session, release.id, lang)
+        if row is None:
+            row = TranslationRow(release_id=release.id, lang=lang, status=S.PENDING.value, title="", body="",
+                                 source_hash=release.content_hash, source_revision=release.revision,
+                                 attempts=0, qa=[], machine=True, created_at=utcnow())
+            session.add(row)
+        return row
+
+    def save_machine_translation(
+        self, release: StoredRelease, lang: str, title: str, body: str, engine: str,
+        qa: Iterable[dict[str, Any]], force: bool = False,
+    ) -> StoredTranslation:
+        """Store accepted machine output. A staff translation is never overwritten unless
+        ``force`` (staff asked for a re-translation)."""
+        with self.session() as session:
+            row = self._upsert(session, release, lang)
+            if row.status in {s.value for s in STAFF_STATUSES} | {S.STALE.value} and not force:
+                return _translation(row)
+            row.status, row.title, row.body, row.engine, row.machine = S.MACHINE.value, title, body, engine, True
+            row.source_hash, row.source_revision = release.content_hash, release.revision
+            row.qa, row.error, row.editor, row.reviewed_at = list(qa), None, None, None
+            row.attempts += 1
+            row.updated_at = utcnow()
+            session.flush()
+            return _translation(row)
+
+    def save_translation_problem(
+        self, release: StoredRelease, lang: str, error: str, qa: Iterable[dict[str, Any]] = (),
+        status: TranslationStatus = S.FAILED,
+    ) -> StoredTranslation:
+        """Record why no translation could be made (failed) or is waiting (pending)."""
+        with self.session() as session:
+            row = self._upsert(session, release, lang)
+            if row.status in {s.value for s in STAFF_STATUSES} | {S.STALE.value}:
+                return _translation(row)
+            if row.source_hash != release.content_hash:
+                row.attempts = 0
+            row.status, row.error, row.qa = status.value, error, list(qa)
+            row.source_hash, row.source_revision = release.content_hash, release.revision
+            if status is S.FAILED:
+                row.attempts += 1
+            row.updated_at = utcnow()
+            session.flush()
+            return _translation(row)
+
+    def save_human_translation(
+        self, release: StoredRelease, lang: str, title: str, body: str, editor: str | None = None
+    ) -> StoredTranslation:
+        with self.session() as session:
+            row = self._upsert(session, release, lang)
+            now = utcnow()
+            row.status, row.title, row.body, row.engine, row.machine = S.HUMAN.value, title, body, "human", False
+            row.source_hash, row.source_revision = release.content_hash, release.revision
+            row.error, row.editor, row.reviewed_at, row.updated_at = None, editor, now, now
+            session.flush()
+            return _translation(row)
+
+    def approve_translation(self, release: StoredRelease, lang: str, editor: str | None = None) -> StoredTranslation:
+        with self.session() as session:
+            row = self._row(session, release.id, lang)
+            if row is None or row.status not in (S.MACHINE.value, S.STALE.value, S.REVIEWED.value):
+                state = row.status if row is not None else "not translated yet"
+                raise PublisherError(
+                    f"release {release.id} has no machine translation into {lang} to approve ({state}); "
+                    "translate it first or store a human translation with `publisher translations edit`"
+                )
+            now = utcnow()
+            row.status, row.editor, row.reviewed_at, row.updated_at = S.REVIEWED.value, editor, now, now
+            row.source_hash, row.source_revision = release.content_hash, release.revision
+            session.flush()
+            return _translation(row)
+
+    # ------------------------------------------------------------------ memory
+    def memory_get(self, engine: str, src: str, tgt: str, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        found: dict[str, str] = {}
+        with self.session() as session:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                rows = session.scalars(
+                    select(MemoryRow).where(MemoryRow.engine == engine, MemoryRow.src == src,
+                                            MemoryRow.tgt == tgt, MemoryRow.key.in_(chunk))
+                ).all()
+                now = utcnow()
+                for row in rows:
+                    found[row.key] = row.target
+                    row.hits += 1
+                    row.last_used_at = now
+        return found
+
+    def memory_put(self, engine: str, src: str, tgt: str, items: Iterable[tuple[str, str, str]]) -> int:
+        """items: (key, source, target). Existing keys are left as they are."""
+        items = list(items)
+        if not items:
+            return 0
+        with self.session() as session:
+            existing = set(session.scalars(
+                select(MemoryRow.key).where(MemoryRow.engine == engine, MemoryRow.src == src,
+                                            MemoryRow.tgt == tgt, MemoryRow.key.in_([k for k, _, _ in items]))
+            ))
+            added = 0
+            for key, source, target in items:
+                if key in existing:
+                    continue
+                existing.add(key)
+                session.add(MemoryRow(engine=engine, src=src, tgt=tgt, key=key, source=source, target=target,
+                                      hits=0, created_at=utcnow(), last_used_at=utcnow()))
+                added += 1
+            return added
+
+    def memory_stats(self) -> list[dict[str, Any]]:
+        query = select(MemoryRow.engine, MemoryRow.src, MemoryRow.tgt, func.count(), func.sum(MemoryRow.hits)).group_by(
+            MemoryRow.engine, MemoryRow.src, MemoryRow.tgt
+        )
+        with self.session() as session:
+            return [
+                {"engine": e, "pair": f"{s}-{t}", "segments": n, "hits": int(h or 0)}
+                for e, s, t, n, h in session.execute(query)
+            ]
+
+

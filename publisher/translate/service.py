@@ -1,0 +1,242 @@
+"""The translation service: owns chains, fallback, retries with backoff and jitter, rate
+limits, the circuit breaker, glossary masking, the translation memory and quality checks.
+Engines only translate (see base.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..cleaning import normalise_line
+from ..settings import Settings
+from .base import EngineError, EngineUnavailable, Translator
+from .engines import build_engine
+from .glossary import Glossary, Masked
+from .qa import Check, check_translation, describe, failures
+from .segment import split_long, split_sentences
+
+log = logging.getLogger(__name__)
+BATCHED_ENGINES = frozenset({"apertium"})  # local: one call for many segments
+
+
+@dataclass
+class _Circuit:
+    failures: int = 0
+    open_until: float = 0.0
+    last_call: float = float("-inf")
+
+
+@dataclass
+class TranslationResult:
+    texts: list[str] | None
+    engine: str | None = None
+    machine: bool = True
+    checks: list[Check] = field(default_factory=list)
+    attempts: list[tuple[str, str]] = field(default_factory=list)  # (engine, why it was not used)
+    memory_hits: int = 0
+    engine_segments: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.texts is not None
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(f"{name}: {why}" for name, why in self.attempts) or "no engine in the chain"
+
+    @property
+    def only_unavailable(self) -> bool:
+        """No engine could even try (all unavailable/unsupported/circuit open): wait, don't fail."""
+        return not self.ok and all(why.startswith(("unavailable", "does not translate", "circuit open"))
+                                   for _, why in self.attempts)
+
+
+def segment_key(text: str) -> str:
+    return hashlib.sha256(normalise_line(text).encode("utf-8")).hexdigest()
+
+
+class TranslationService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: object | None = None,
+        engines: dict[str, Translator] | None = None,
+        glossary: Glossary | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ):
+        self.settings = settings
+        self.options = settings.translation
+        self.store = store
+        self.glossary = glossary if glossary is not None else Glossary.load(self.options.glossary)
+        self._engines: dict[str, Translator] = dict(engines or {})
+        self._unavailable: dict[str, str] = {}
+        self._circuits: dict[str, _Circuit] = {}
+        self._clock, self._sleep, self._jitter = clock, sleep, jitter
+        self.stats: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ engines
+    def engine(self, name: str) -> Translator:
+        if name in self._engines:
+            return self._engines[name]
+        if name in self._unavailable:
+            raise EngineUnavailable(name, self._unavailable[name])
+        try:
+            engine = build_engine(name, self.options)
+        except EngineUnavailable as exc:
+            self._unavailable[name] = str(exc).split(": ", 1)[-1]
+            raise
+        self._engines[name] = engine
+        return engine
+
+    def chain(self, tgt: str, engine: str | None = None) -> list[str]:
+        if engine:
+            return [engine]
+        return list(self.options.chains.get(tgt, []))
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            try:
+                engine.close()
+            except Exception:  # closing must not hide the real error
+                log.exception("closing engine %s", engine.name)
+        self._engines.clear()
+
+    def _options(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.options.engines, name, None)
+
+    # ------------------------------------------------------------------ calls
+    def _call(self, engine: Translator, texts: list[str], src: str, tgt: str) -> list[str]:
+        """One engine call with rate limit, retries (exponential backoff + jitter), circuit."""
+        opts = self._options(engine.name)
+        retries = opts.max_retries if opts else 0
+        backoff = opts.backoff_seconds if opts else 0.0
+        interval = 1.0 / opts.requests_per_second if opts else 0.0
+        circuit = self._circuits.setdefault(engine.name, _Circuit())
+        attempt = 0
+        while True:
+            wait = circuit.last_call + interval - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            circuit.last_call = self._clock()
+            self.stats[f"{engine.name}.calls"] += 1
+            try:
+                out = engine.translate_batch(texts, src, tgt)
+            except EngineError as exc:
+                self.stats[f"{engine.name}.errors"] += 1
+                if not exc.transient or attempt >= retries:
+                    self._trip(engine.name)
+                    raise
+                delay = backoff * (2**attempt) * (0.5 + self._jitter())
+                if exc.retry_after is not None:
+                    delay = max(delay, exc.retry_after)
+                log.info("%s: %s; retry %d in %.1fs", engine.name, exc, attempt + 1, delay)
+                self._sleep(delay)
+                attempt += 1
+                continue
+            if len(out) != len(texts):
+                self._trip(engine.name)
+                raise EngineError(engine.name, f"answered {len(out)} texts for {len(texts)} (malformed answer)")
+            circuit.failures = 0
+            return list(out)
+
+    def _trip(self, name: str) -> None:
+        circuit = self._circuits.setdefault(name, _Circuit())
+        circuit.failures += 1
+        opts = self._options(name)
+        if opts and circuit.failures >= opts.circuit_failures:
+            circuit.open_until = self._clock() + opts.circuit_reset_seconds
+            log.warning("%s: circuit open for %.0fs after %d failures", name, opts.circuit_reset_seconds, circuit.failures)
+
+    def _circuit_open(self, name: str) -> float:
+        circuit = self._circuits.get(name)
+        if circuit and circuit.open_until > self._clock():
+            return circuit.open_until - self._clock()
+        return 0.0
+
+    # ------------------------------------------------------------------ translate
+    def translate_texts(self, texts: Sequence[str], src: str, tgt: str, engine: str | None = None) -> TranslationResult:
+        """Translate texts (e.g. a title and its paragraphs), trying the chain in order."""
+        result = TranslationResult(texts=None)
+        sentences = [split_sentences(text) or [text] for text in texts]
+        masks = [[self.glossary.mask(s, tgt) for s in text] for text in sentences]
+        for name in self.chain(tgt, engine):
+            try:
+                translator = self.engine(name)
+            except EngineUnavailable as exc:
+                result.attempts.append((name, f"unavailable: {str(exc).split(': ', 1)[-1]}"))
+                continue
+            if not translator.supports(src, tgt):
+                result.attempts.append((name, f"does not translate {src}→{tgt}"))
+                continue
+            wait = self._circuit_open(name)
+            if wait:
+                result.attempts.append((name, f"circuit open after repeated failures; tried again in {wait:.0f}s"))
+                continue
+            try:
+                outputs, fresh, hits = self._run_engine(translator, masks, src, tgt)
+            except EngineError as exc:
+                result.attempts.append((name, f"failed: {str(exc).split(': ', 1)[-1]}"))
+                continue
+            texts_out, glossary_problems = [], []
+            for text_masks, text_outputs in zip(masks, outputs):
+                parts = []
+                for masked, out in zip(text_masks, text_outputs):
+                    restored, problems = self.glossary.unmask(out, masked, tgt)
+                    glossary_problems.extend(problems)
+                    parts.append(restored.strip())
+                texts_out.append(" ".join(p for p in parts if p))
+            protected = [t.render(tgt) or "" for text in masks for m in text for t in m.terms]
+            checks = check_translation(
+                list(texts), texts_out, src, tgt, protected=protected,
+                min_ratio=self.options.min_length_ratio, max_ratio=self.options.max_length_ratio,
+                language_candidates=set(self.settings.cleaning.detector_languages),
+            )
+            checks.append(Check("glossary", not glossary_problems, "; ".join(glossary_problems[:5])))
+            result.checks = checks
+            if failures(checks):
+                self.stats[f"{name}.qa_failed"] += 1
+                result.attempts.append((name, f"quality check failed: {describe(checks)}"))
+                continue
+            self._remember(translator.name, src, tgt, fresh)
+            result.texts, result.engine, result.machine = texts_out, name, translator.machine
+            result.memory_hits, result.engine_segments = hits, len(fresh)
+            self.stats[f"{name}.accepted"] += 1
+            return result
+        return result
+
+    def _run_engine(
+        self, translator: Translator, masks: list[list[Masked]], src: str, tgt: str
+    ) -> tuple[list[list[str]], dict[str, str], int]:
+        """Outputs per text per sentence (still masked), the engine's fresh output per
+        segment (to remember once the checks pass), and the number of memory hits."""
+        pieces_of: list[list[list[str]]] = [
+            [split_long(m.text, translator.max_chars) for m in text] for text in masks
+        ]
+        unique = list(dict.fromkeys(p for text in pieces_of for sentence in text for p in sentence))
+        keys = {p: segment_key(p) for p in unique}
+        memory: dict[str, str] = {}
+        if self.store is not None and self.options.memory:
+            found = self.store.memory_get(translator.name, src, tgt, list(set(keys.values())))
+            memory = {p: found[k] for p, k in keys.items() if k in found}
+        missing = [p for p in unique if p not in memory]
+        self.stats[f"{translator.name}.memory_hits"] += len(unique) - len(missing)
+        translated: dict[str, str] = dict(memory)
+        step = (len(missing) or 1) if translator.name in BATCHED_ENGINES else 1
+        for start in range(0, len(missing), step):
+            chunk = missing[start : start + step]
+            for piece, out in zip(chunk, self._call(translator, chunk, src, tgt)):
+                translated[piece] = out
+        self.stats[f"{translator.name}.segments"] += len(missing)
+        outputs = [[" ".join(translated[p] for p in sentence) for sentence in text] for text in pieces_of]
+        return outputs, {p: translated[p] for p in missing}, len(unique) - len(missing)
+
+    def _remember(self, engine: str, src: str, tgt: str, fresh: dict[str, str]) -> None:
+        if self.store is not None and self.options.memory and fresh:
+            self.store.memory_put(engine, src, tgt, [(segment_key(p), p, out) for p, out in fresh.items()])

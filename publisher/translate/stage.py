@@ -1,0 +1,83 @@
+"""The translate stage: every (release, target language) without a current translation is
+translated through the service and the result (or the reason) stored. Reads and writes only
+the store; never overwrites a staff translation."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..models import StoredRelease, StoredTranslation, TranslationStatus
+from .service import TranslationService
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[StoredRelease, str, StoredTranslation], None]
+
+
+@dataclass
+class TranslateReport:
+    translated: Counter[str] = field(default_factory=Counter)  # engine → releases
+    failed: list[tuple[int, str, str]] = field(default_factory=list)  # (release id, lang, reason)
+    waiting: list[tuple[int, str, str]] = field(default_factory=list)  # no engine could try
+    stale: int = 0
+    memory_hits: int = 0
+    engine_segments: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "translated": dict(self.translated),
+            "failed": [{"release": r, "lang": lang, "reason": why} for r, lang, why in self.failed],
+            "waiting": [{"release": r, "lang": lang, "reason": why} for r, lang, why in self.waiting],
+            "stale": self.stale,
+            "memory_hits": self.memory_hits,
+            "engine_segments": self.engine_segments,
+        }
+
+
+def translate_release(
+    service: TranslationService, release: StoredRelease, lang: str, engine: str | None = None, force: bool = False
+) -> tuple[StoredTranslation, int, int]:
+    """Translate one release into one language and store the outcome.
+    Returns (stored translation, memory hits, segments sent to an engine)."""
+    store = service.store
+    src = service.settings.site.source_language
+    result = service.translate_texts([release.title, *release.paragraphs], src, lang, engine=engine)
+    qa = [c.as_dict() for c in result.checks]
+    if result.ok:
+        title, *paragraphs = result.texts
+        stored = store.save_machine_translation(release, lang, title, "\n\n".join(paragraphs), result.engine, qa,
+                                                force=force)
+    elif result.only_unavailable:
+        stored = store.save_translation_problem(release, lang, f"waiting: {result.reason}", qa,
+                                                status=TranslationStatus.PENDING)
+    else:
+        stored = store.save_translation_problem(release, lang, result.reason, qa)
+    return stored, result.memory_hits, result.engine_segments
+
+
+def translate_pending(
+    service: TranslationService,
+    release: int | str | None = None,
+    langs: list[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> TranslateReport:
+    store = service.store
+    settings = service.settings
+    report = TranslateReport(stale=store.mark_stale())
+    targets = langs or settings.site.target_languages
+    for item, lang in store.translation_work(targets, settings.translation.max_attempts, release):
+        stored, hits, sent = translate_release(service, item, lang)
+        report.memory_hits += hits
+        report.engine_segments += sent
+        if stored.status is TranslationStatus.MACHINE:
+            report.translated[stored.engine or "?"] += 1
+        elif stored.status is TranslationStatus.PENDING:
+            report.waiting.append((item.id, lang, stored.error or ""))
+        elif stored.status is TranslationStatus.FAILED:
+            report.failed.append((item.id, lang, stored.error or ""))
+        if progress is not None:
+            progress(item, lang, stored)
+    return report
