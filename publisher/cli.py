@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,6 +20,11 @@ from .app import App
 from .errors import ConfigError, PublisherError
 from .models import IngestOutcome
 from .render import quarantine_json, release_json, show_time
+
+def esc(value: Any) -> str:
+    """Dynamic text shown through rich: brackets in it are text, not markup."""
+    return escape(str(value))
+
 
 err = Console(stderr=True, soft_wrap=True)  # messages are never cut into lines
 out = Console(soft_wrap=True)
@@ -62,10 +68,10 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            err.print(f"[bold red]settings error:[/] {exc}", markup=True, highlight=False)
+            err.print(f"[bold red]settings error:[/] {esc(exc)}", markup=True, highlight=False)
             sys.exit(2)
         except PublisherError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            err.print(f"[bold red]error:[/] {esc(exc)}", markup=True, highlight=False)
             sys.exit(1)
 
     return wrapper
@@ -105,14 +111,14 @@ def config_check(ctx: click.Context) -> None:
     origin = app.settings.settings_file or "built-in defaults"
     for name, reason in app.engine_status().items():
         mark = "[green]✓[/]" if reason is None else "[yellow]-[/]"
-        err.print(f"{mark} engine {name}: {reason or 'available'}", highlight=False)
+        err.print(f"{mark} engine {esc(name)}: {esc(reason or 'available')}", highlight=False)
     for line in warnings:
-        err.print(f"[yellow]![/] {line}", highlight=False)
+        err.print(f"[yellow]![/] {esc(line)}", highlight=False)
     for line in problems:
-        err.print(f"[red]✗[/] {line}", highlight=False)
+        err.print(f"[red]✗[/] {esc(line)}", highlight=False)
     if problems:
         sys.exit(1)
-    out.print(f"[green]✓[/] settings OK ({origin}); {len(app.settings.sources)} source(s); database up to date")
+    out.print(f"[green]✓[/] settings OK ({esc(origin)}); {esc(len(app.settings.sources))} source(s); database up to date")
 
 
 @config.command("show")
@@ -157,9 +163,9 @@ def db_upgrade(ctx: click.Context) -> None:
     app = _app(ctx, check_store=False)
     before, after = app.store.upgrade()
     if before == after:
-        out.print(f"database already at {', '.join(sorted(after))}")
+        out.print(f"database already at {esc(', '.join(sorted(after)))}")
     else:
-        out.print(f"database upgraded: {', '.join(sorted(before)) or 'empty'} → {', '.join(sorted(after))}")
+        out.print(f"database upgraded: {esc(', '.join(sorted(before)) or 'empty')} → {esc(', '.join(sorted(after)))}")
 
 
 # ---------------------------------------------------------------------------- ingest
@@ -198,13 +204,13 @@ def run_ingest(app: App, source: str | None, as_json: bool) -> int:
     else:
         for kind in (IngestOutcome.NEW, IngestOutcome.UPDATED):
             for ref in getattr(report, kind.value):
-                out.print(f"[{_STYLE[kind]}]{kind.value:>11}[/] {ref}", highlight=False)
+                out.print(f"[{_STYLE[kind]}]{kind.value:>11}[/] {esc(ref)}", highlight=False)
         for ref, why in report.quarantined:
-            out.print(f"[yellow]quarantined[/] {ref}: {why}", highlight=False)
+            out.print(f"[yellow]quarantined[/] {esc(ref)}: {esc(why)}", highlight=False)
         for name, error in report.failed_sources:
-            err.print(f"[red]source failed[/] {name}: {error}", highlight=False)
+            err.print(f"[red]source failed[/] {esc(name)}: {esc(error)}", highlight=False)
         out.print(
-            f"new: {counts['new']}  updated: {counts['updated']}  unchanged: {counts['unchanged']}  "
+            f"new: {esc(counts['new'])}  updated: {esc(counts['updated'])}  unchanged: {esc(counts['unchanged'])}  "
             f"quarantined: {counts['quarantined']}"
             + (f"  failed sources: {counts['failed_sources']}" if counts["failed_sources"] else "")
         )
@@ -245,10 +251,10 @@ def releases_list(ctx: click.Context, limit: int, source: str | None, as_json: b
         return
     table = Table("id", "published", "lang", "rev", "source", "title", "flags")
     for r in items:
-        table.add_row(str(r.id), show_time(r.published_at, app.settings.site.zone), r.language,
-                      str(r.revision), r.source, r.title, "; ".join(r.flags))
+        table.add_row(*map(esc, (r.id, show_time(r.published_at, app.settings.site.zone), r.language,
+                                 r.revision, r.source, r.title, "; ".join(r.flags))))
     out.print(table)
-    out.print(f"{len(items)} of {app.store.count_releases()} release(s)")
+    out.print(f"{esc(len(items))} of {esc(app.store.count_releases())} release(s)")
 
 
 @releases.command("show")
@@ -278,20 +284,20 @@ def releases_show(ctx: click.Context, release_id: str, raw: bool, as_json: bool)
         ]
         _dump(data)
         return
-    out.print(f"[bold]{release.title}[/]", highlight=False)
-    out.print(f"id {release.id} · uid {release.uid} · {release.source} · {release.language} · "
-              f"revision {release.revision} · published {show_time(release.published_at, zone)}", highlight=False)
+    out.print(f"[bold]{esc(release.title)}[/]", highlight=False)
+    out.print(f"id {esc(release.id)} · uid {esc(release.uid)} · {esc(release.source)} · {esc(release.language)} · "
+              f"revision {esc(release.revision)} · published {esc(show_time(release.published_at, zone))}", highlight=False)
     if release.link:
-        out.print(f"link: {release.link}", highlight=False)
+        out.print(f"link: {esc(release.link)}", highlight=False)
     if release.flags:
-        out.print(f"[yellow]flags: {'; '.join(release.flags)}[/]", highlight=False)
+        out.print(f"[yellow]flags: {esc('; '.join(release.flags))}[/]", highlight=False)
     for paragraph in release.paragraphs:
         out.print()
         out.print(paragraph, highlight=False)
     out.print()
     for v in revisions:
-        out.print(f"[dim]revision {v.revision} · {show_time(v.fetched_at, zone)} · {v.ref} · "
-                  f"{v.content_type} · {v.raw_size} bytes · {v.content_hash[:12]}[/]", highlight=False)
+        out.print(f"[dim]revision {esc(v.revision)} · {esc(show_time(v.fetched_at, zone))} · {esc(v.ref)} · "
+                  f"{esc(v.content_type)} · {esc(v.raw_size)} bytes · {v.content_hash[:12]}[/]", highlight=False)
 
 
 @releases.command("quarantine")
@@ -311,10 +317,10 @@ def releases_quarantine(ctx: click.Context, limit: int, source: str | None, as_j
         return
     table = Table("id", "when", "source", "item", "reason", "original kept")
     for q in items:
-        table.add_row(str(q.id), show_time(q.created_at, zone), q.source, q.ref, q.reason,
-                      q.stored_path or f"in the database ({q.size} bytes)")
+        table.add_row(*map(esc, (q.id, show_time(q.created_at, zone), q.source, q.ref, q.reason,
+                                 q.stored_path or f"in the database ({q.size} bytes)")))
     out.print(table)
-    out.print(f"{len(items)} quarantined item(s)")
+    out.print(f"{esc(len(items))} quarantined item(s)")
 
 
 # ---------------------------------------------------------------------------- run

@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .cli import _app, _dump, err, handle_errors, json_option, main, out, settings_option
+from .cli import _app, _dump, err, esc, handle_errors, json_option, main, out, settings_option
 from .cleaning import Boilerplate, split_title
 from .errors import PublisherError
 from .lang import normalise_lang
@@ -64,13 +64,13 @@ def translate(ctx: click.Context, release_id: str | None, lang: str | None, as_j
         _dump({**report.as_dict(), "memory": app.store.memory_stats()})
         return
     for engine, count in sorted(report.translated.items()):
-        out.print(f"[green]translated[/] {count} by {engine}", highlight=False)
+        out.print(f"[green]translated[/] {esc(count)} by {esc(engine)}", highlight=False)
     for release, code, reason in report.waiting:
-        out.print(f"[yellow]waiting[/] release {release} → {code}: {reason}", highlight=False)
+        out.print(f"[yellow]waiting[/] release {esc(release)} → {esc(code)}: {esc(reason)}", highlight=False)
     for release, code, reason in report.failed:
-        out.print(f"[red]failed[/] release {release} → {code}: {reason}", highlight=False)
+        out.print(f"[red]failed[/] release {esc(release)} → {esc(code)}: {esc(reason)}", highlight=False)
     out.print(
-        f"translated: {sum(report.translated.values())}  waiting: {len(report.waiting)}  failed: "
+        f"translated: {esc(sum(report.translated.values()))}  waiting: {esc(len(report.waiting))}  failed: "
         f"{len(report.failed)}  stale: {report.stale}  segments from memory: {report.memory_hits}  "
         f"sent to engines: {report.engine_segments}"
     )
@@ -97,8 +97,8 @@ def translate_text(ctx: click.Context, lang: str, engine: str | None) -> None:
     outputs = iter(result.texts)
     for line in lines:
         click.echo(next(outputs) if line.strip() else "")
-    err.print(f"[dim]engine: {result.engine}; segments from memory: {result.memory_hits}; "
-              f"sent to the engine: {result.engine_segments}[/]", highlight=False)
+    err.print(f"[dim]engine: {esc(result.engine)}; segments from memory: {esc(result.memory_hits)}; "
+              f"sent to the engine: {esc(result.engine_segments)}[/]", highlight=False)
 
 
 # ---------------------------------------------------------------------------- translations
@@ -108,7 +108,7 @@ def translations() -> None:
 
 
 def _row(t: StoredTranslation) -> list[str]:
-    return [str(t.release_id), t.lang, t.status.value, t.engine or "-", t.title[:70], (t.error or "")[:80]]
+    return [esc(v) for v in (t.release_id, t.lang, t.status.value, t.engine or "-", t.title[:70], (t.error or "")[:80])]
 
 
 @translations.command("list")
@@ -134,7 +134,7 @@ def translations_list(ctx: click.Context, lang: str | None, status: str | None, 
         table.add_row(*_row(t))
     out.print(table)
     counts = app.store.translation_counts()
-    out.print("  ".join(f"{lang}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())) for lang, c in counts.items()))
+    out.print("  ".join(f"{esc(lang)}: " + ", ".join(f"{esc(k)} {esc(v)}" for k, v in sorted(c.items())) for lang, c in counts.items()))
 
 
 def _release_and_translation(app, release_id: str, lang: str):  # type: ignore[no-untyped-def]
@@ -164,15 +164,15 @@ def translations_show(ctx: click.Context, release_id: str, lang: str, as_json: b
         data["original"] = {"title": release.title, "paragraphs": release.paragraphs, "revision": release.revision}
         _dump(data)
         return
-    out.print(f"release {release.id} → {code}: [bold]{t.status.value}[/] by {t.engine or '-'}, "
-              f"updated {show_time(t.updated_at, zone)}" + (f", by {t.editor}" if t.editor else ""), highlight=False)
+    out.print(f"release {esc(release.id)} → {esc(code)}: [bold]{esc(t.status.value)}[/] by {esc(t.engine or '-')}, "
+              f"updated {esc(show_time(t.updated_at, zone))}" + (f", by {esc(t.editor)}" if t.editor else ""), highlight=False)
     if t.error:
-        out.print(f"[yellow]{t.error}[/]", highlight=False)
+        out.print(f"[yellow]{esc(t.error)}[/]", highlight=False)
     table = Table(app.settings.site.source_language, code, show_lines=True)
-    table.add_row(f"[bold]{release.title}[/]", f"[bold]{t.title}[/]")
+    table.add_row(f"[bold]{esc(release.title)}[/]", f"[bold]{esc(t.title)}[/]")
     originals, translated = release.paragraphs, t.paragraphs
     for i in range(max(len(originals), len(translated))):
-        table.add_row(originals[i] if i < len(originals) else "", translated[i] if i < len(translated) else "")
+        table.add_row(esc(originals[i]) if i < len(originals) else "", esc(translated[i]) if i < len(translated) else "")
     out.print(table)
 
 
@@ -188,7 +188,7 @@ def translations_approve(ctx: click.Context, release_id: str, lang: str, editor:
     app = _app(ctx)
     release, code, _ = _release_and_translation(app, release_id, lang)
     stored = app.store.approve_translation(release, code, editor)
-    out.print(f"release {release.id} → {code}: {stored.status.value}")
+    out.print(f"release {esc(release.id)} → {esc(code)}: {esc(stored.status.value)}")
 
 
 @translations.command("edit")
@@ -217,7 +217,7 @@ def translations_edit(ctx: click.Context, release_id: str, lang: str, path: Path
     if not title or not paragraphs:
         raise PublisherError("the translation needs a title line, a blank line, then at least one paragraph")
     stored = app.store.save_human_translation(release, code, title, "\n\n".join(paragraphs), editor)
-    out.print(f"release {release.id} → {code}: {stored.status.value} ({len(paragraphs)} paragraphs)")
+    out.print(f"release {esc(release.id)} → {esc(code)}: {esc(stored.status.value)} ({esc(len(paragraphs))} paragraphs)")
 
 
 @translations.command("retranslate")
@@ -232,8 +232,8 @@ def translations_retranslate(ctx: click.Context, release_id: str, lang: str, eng
     app = _app(ctx)
     release, code, _ = _release_and_translation(app, release_id, lang)
     stored, _, _ = translate_release(app.translation, release, code, engine=engine, force=True)
-    out.print(f"release {release.id} → {code}: {stored.status.value} by {stored.engine or '-'}"
-              + (f" ({stored.error})" if stored.error else ""), highlight=False)
+    out.print(f"release {esc(release.id)} → {esc(code)}: {esc(stored.status.value)} by {esc(stored.engine or '-')}"
+              + (f" ({esc(stored.error)})" if stored.error else ""), highlight=False)
     if stored.status.value not in ("machine",):
         sys.exit(1)
 
@@ -260,11 +260,11 @@ def glossary_check(ctx: click.Context, as_json: bool) -> None:
     else:
         table = Table("source forms", *app.settings.site.target_languages)
         for term in loaded.terms:
-            table.add_row(" | ".join(term.forms), *[term.render(lang) or "[red]missing[/]"
+            table.add_row(esc(" | ".join(term.forms)), *[esc(term.render(lang)) if term.render(lang) else "[red]missing[/]"
                                                    for lang in app.settings.site.target_languages])
         out.print(table)
         for line in problems:
-            err.print(f"[red]✗[/] {line}", highlight=False)
-        out.print(f"{len(loaded.terms)} term(s) in {loaded.origin}; {len(problems)} problem(s)")
+            err.print(f"[red]✗[/] {esc(line)}", highlight=False)
+        out.print(f"{esc(len(loaded.terms))} term(s) in {esc(loaded.origin)}; {esc(len(problems))} problem(s)")
     if problems:
         sys.exit(1)

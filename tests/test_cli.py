@@ -124,3 +124,13 @@ def test_console_script_runs_as_a_real_process(site):
     )
     assert proc.returncode == 0, proc.stderr
     assert "new: 1" in proc.stdout and "ИОМ организираше" in proc.stdout
+
+
+def test_brackets_in_stored_text_are_shown_not_taken_as_markup(site):
+    (site.inbox / "povik.txt").write_text(
+        "Јавен повик [red]за[/] партнери\n\nИОМ објавува јавен повик за партнери во регионот на Западен Балкан.\n",
+        encoding="utf-8",
+    )
+    run("ingest", settings=site.settings_file)
+    code, out, _ = run("releases", "show", "1", settings=site.settings_file)
+    assert code == 0 and "Јавен повик [red]за[/] партнери" in out
