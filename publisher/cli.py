@@ -329,10 +329,19 @@ def releases_quarantine(ctx: click.Context, limit: int, source: str | None, as_j
 @click.pass_context
 @handle_errors
 def run(ctx: click.Context) -> None:
-    """Run the service. For now: one ingest cycle over every source, then the stored releases."""
+    """Run the service. For now: one cycle (ingest every source, translate what is pending),
+    then the stored releases and the state of their translations."""
+    from .translate.stage import translate_pending
+
     app = _app(ctx)
     code = run_ingest(app, None, as_json=False)
+    report = translate_pending(app.translation)
+    out.print(f"translated: {esc(dict(report.translated) or 0)}  waiting: {len(report.waiting)}  "
+              f"failed: {len(report.failed)}")
+    for release, lang, reason in report.waiting + report.failed:
+        out.print(f"  release {release} → {lang}: {esc(reason)}", highlight=False)
     ctx.invoke(releases_list, limit=20, source=None, as_json=False)
+    app.close()
     sys.exit(code)
 
 
