@@ -113,3 +113,21 @@ def test_migrations_match_the_models(db_url):
 def test_unmigrated_database_is_refused(tmp_path):
     with pytest.raises(StoreError, match="publisher db upgrade"):
         Store(f"sqlite:///{tmp_path}/empty.db")
+
+
+def test_publishable_follows_the_policy(store):
+    from publisher.models import TranslationStatus
+
+    _, one = store.save_release(make(guid="1.txt", title="Прва", body="Текст еден.",
+                                     published=dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)))
+    _, two = store.save_release(make(guid="2.txt", title="Втора", body="Текст два.",
+                                     published=dt.datetime(2024, 5, 2, tzinfo=dt.timezone.utc)))
+    store.save_machine_translation(one, "en", "First", "Text one.", "apertium", [])
+    store.save_human_translation(two, "en", "Second", "Text two.", "ana")
+    store.save_translation_problem(one, "sq", "google: failed: HTTP 503")
+    assert [r.title for r, _ in store.publishable("mk", "mk")] == ["Втора", "Прва"]
+    assert [t.title for _, t in store.publishable("en", "mk", "machine")] == ["Second", "First"]
+    assert [t.title for _, t in store.publishable("en", "mk", "review")] == ["Second"]
+    assert store.publishable("sq", "mk") == []
+    assert store.published_languages([one.id, two.id], {"en": "review", "sq": "machine"}) == {one.id: [], two.id: ["en"]}
+    assert store.get_translation(one.id, "sq").status is TranslationStatus.FAILED

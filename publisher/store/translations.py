@@ -65,6 +65,56 @@ class TranslationStoreMixin:
                 counts.setdefault(lang, {})[status] = count
         return counts
 
+    # ------------------------------------------------------------------ publishing
+    @staticmethod
+    def publishable_statuses(policy: str) -> list[str]:
+        """Statuses a variant may be published with: staff-approved ones always; machine
+        output only under the ``machine`` policy. Stale and failed never."""
+        statuses = [S.REVIEWED.value, S.HUMAN.value]
+        if policy == "machine":
+            statuses.append(S.MACHINE.value)
+        return statuses
+
+    def publishable(
+        self, lang: str, source_language: str, policy: str = "machine", limit: int = 50
+    ) -> list[tuple[StoredRelease, StoredTranslation | None]]:
+        """Newest first: every release in the source language, or the releases whose
+        ``lang`` variant may be published, with that variant."""
+        from .repo import _release
+
+        with self.session() as session:
+            if lang == source_language:
+                rows = session.scalars(
+                    select(ReleaseRow).order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc()).limit(limit)
+                )
+                return [(_release(r), None) for r in rows]
+            query = (
+                select(ReleaseRow, TranslationRow)
+                .join(TranslationRow, TranslationRow.release_id == ReleaseRow.id)
+                .where(TranslationRow.lang == lang, TranslationRow.status.in_(self.publishable_statuses(policy)))
+                .order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc())
+                .limit(limit)
+            )
+            return [(_release(r), _translation(t)) for r, t in session.execute(query)]
+
+    def published_languages(
+        self, release_ids: Sequence[int], policies: dict[str, str]
+    ) -> dict[int, list[str]]:
+        """release id → target languages in which it may be published (for hreflang links)."""
+        if not release_ids:
+            return {}
+        found: dict[int, list[str]] = {rid: [] for rid in release_ids}
+        with self.session() as session:
+            rows = session.execute(
+                select(TranslationRow.release_id, TranslationRow.lang, TranslationRow.status).where(
+                    TranslationRow.release_id.in_(list(release_ids))
+                )
+            )
+            for rid, lang, status in rows:
+                if status in self.publishable_statuses(policies.get(lang, "machine")):
+                    found[rid].append(lang)
+        return {rid: sorted(langs) for rid, langs in found.items()}
+
     # ------------------------------------------------------------------ planning
     def mark_stale(self) -> int:
         """Staff translations of an older revision become stale (never overwritten)."""
