@@ -199,3 +199,61 @@ class StoredTranslation:
     @property
     def paragraphs(self) -> list[str]:
         return self.body.split("\n\n") if self.body else []
+
+
+class SubscriberStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    SUPPRESSED = "suppressed"
+
+
+class Frequency(StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender, under a lease
+    SENT = "sent"  # the server accepted it
+    RETRY = "retry"  # transient failure; tried again at next_attempt_at
+    FAILED = "failed"  # permanent failure, with the server's reply
+    HELD = "held"  # was in flight when a sender died: ambiguous, for staff to decide
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    lang: str
+    frequency: Frequency
+    status: SubscriberStatus
+    consent_source: str
+    hard_bounces: int
+    token_version: int
+    created_at: dt.datetime
+    confirmed_at: dt.datetime | None
+    unsubscribed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    message_key: str
+    subscriber_id: int | None
+    recipient: str
+    kind: str
+    lang: str
+    payload: dict
+    status: DeliveryStatus
+    attempts: int
+    claim: str | None
+    lease_until: dt.datetime | None
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    message_id: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
