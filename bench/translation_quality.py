@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Quality of the offline engine on NTREX-128 mk→en, scored with sacrebleu (chrF and BLEU).
+
+Runs the Macedonian side through ApertiumTranslator (persistent pipeline, one block per
+sentence) in three configurations and scores each against the English references:
+  raw        plain Apertium: marks stripped (as `apertium -u`), no rules, no romanisation
+  translit   + unknown Cyrillic words romanised
+  rules      + the packaged sense rules (phrase, lexical selection, grammar, fixes)
+Prints chrF and BLEU with sacrebleu's signatures, and checks that no Cyrillic is left in the
+"rules" output.
+
+    .venv/bin/python bench/translation_quality.py [--limit N] [--data /work/shared/eval-data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sacrebleu.metrics import BLEU, CHRF
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from publisher.translate.apertium import ApertiumTranslator
+from publisher.translate.options import ApertiumOptions
+from publisher.translate.translit import has_cyrillic
+
+CONFIGS = {
+    "raw": {"transliterate_unknown": False, "use_rules": False},
+    "translit": {"transliterate_unknown": True, "use_rules": False},
+    "rules": {"transliterate_unknown": True, "use_rules": True},
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "eval-data")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N sentences (0: all)")
+    parser.add_argument("--save", type=Path, default=None, help="write each configuration's output here")
+    args = parser.parse_args()
+
+    src = (args.data / "ntrex128.mk").read_text("utf-8").splitlines()
+    ref = (args.data / "ntrex128.en").read_text("utf-8").splitlines()
+    if len(src) != len(ref):
+        raise SystemExit(f"{len(src)} source lines but {len(ref)} reference lines")
+    if args.limit:
+        src, ref = src[: args.limit], ref[: args.limit]
+    print(f"NTREX-128 mk→en, {len(src)} sentences, data {args.data}")
+
+    chrf, bleu = CHRF(), BLEU()
+    rows = []
+    for name, cfg in CONFIGS.items():
+        engine = ApertiumTranslator(
+            ApertiumOptions(transliterate_unknown=cfg["transliterate_unknown"]), use_rules=cfg["use_rules"]
+        )
+        start = time.perf_counter()
+        try:
+            hyp = engine.translate_batch(src, "mk", "en")
+        finally:
+            engine.close()
+        seconds = time.perf_counter() - start
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / f"ntrex128.{name}.en").write_text("\n".join(hyp) + "\n", "utf-8")
+        c = chrf.corpus_score(hyp, [ref])
+        b = bleu.corpus_score(hyp, [ref])
+        cyr = sum(1 for h in hyp if has_cyrillic(h))
+        rows.append((name, c.score, b.score, cyr, seconds))
+        print(f"{name:9s} chrF {c.score:6.2f}  BLEU {b.score:6.2f}  lines with Cyrillic {cyr:4d}  {seconds:6.1f} s")
+
+    print(f"chrF signature: {chrf.get_signature()}")
+    print(f"BLEU signature: {bleu.get_signature()}")
+    base = rows[0]
+    for name, c, b, _, _ in rows[1:]:
+        print(f"{name} vs raw: chrF {c - base[1]:+.2f}, BLEU {b - base[2]:+.2f}")
+    if rows[-1][3]:
+        print("ERROR: Cyrillic left in the post-processed output", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
