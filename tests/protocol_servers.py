@@ -90,6 +90,7 @@ class ProtocolServer:
         self.api_key = api_key  # the key the server accepts (None: any, for libre none needed)
         self.region = region
         self.mode: str | None = None
+        self.translate = fake_translate  # (text, src, tgt) -> str; tests may swap in their own
         self.retry_after = "7"
         self.slow_seconds = 30.0
         self.release = threading.Event()
@@ -168,7 +169,7 @@ class ProtocolServer:
         status = self._status_mode()
         if status:
             return self._failure(status, "We're sorry... unusual traffic", as_html=True)
-        text = fake_translate(request.args["q"], request.args["sl"], request.args["tl"])
+        text = self.translate(request.args["q"], request.args["sl"], request.args["tl"])
         result = "" if self.mode == "malformed" else f'<div class="result-container">{html.escape(text)}</div>'
         page = (
             '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Google Translate</title></head>'
@@ -218,7 +219,7 @@ class ProtocolServer:
             {
                 "translations": [
                     {
-                        "text": fake_translate(e.get("Text", e.get("text")), src, tgt),
+                        "text": self.translate(e.get("Text", e.get("text")), src, tgt),
                         "to": tgt,
                     }
                 ]
@@ -240,7 +241,7 @@ class ProtocolServer:
         if self.mode == "malformed":
             return _json({"responseStatus": 200, "matches": []})
         text, status_field, quota = (
-            fake_translate(request.args["q"], src, tgt),
+            self.translate(request.args["q"], src, tgt),
             200,
             False,
         )
@@ -291,7 +292,7 @@ class ProtocolServer:
             return _json({"error": f"{src}→{tgt} is not supported"}, 400)
         if self.mode == "malformed":
             return _json({"detectedLanguage": {"confidence": 90, "language": src}})
-        return _json({"translatedText": fake_translate(q, src, tgt)})
+        return _json({"translatedText": self.translate(q, src, tgt)})
 
     # -- DeepL API v2 ---------------------------------------------------------------------
     def _deepl(self, request: Request, body: Any) -> Response:
@@ -341,7 +342,7 @@ class ProtocolServer:
                 "translations": [
                     {
                         "detected_source_language": (src or "MK").upper(),
-                        "text": fake_translate(t, src_code, tgt_code),
+                        "text": self.translate(t, src_code, tgt_code),
                         "billed_characters": len(t),
                     }
                     for t in texts
