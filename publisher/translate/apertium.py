@@ -49,7 +49,11 @@ _FIRST_LETTER = re.compile(r"[^\W\d_]")
 
 
 class _Stuck(Exception):
-    """The pipeline died or did not answer in time."""
+    """The pipeline died or did not answer in time; ``answers`` holds what came back before."""
+
+    def __init__(self, message: str, answers: list[str] | None = None):
+        super().__init__(message)
+        self.answers = list(answers or [])
 
 
 def pipeline_commands(mode_file: Path, generator_option: str = "-g") -> list[list[str]]:
@@ -124,6 +128,43 @@ class _Pipe:
                         raise _Stuck("the pipeline answered out of step")
                     return buf[:end].decode("utf-8", "replace")
 
+    def ask_many(self, blocks: Sequence[str], timeout: float) -> list[str]:
+        """Pipelined: keep writing blocks while answers come back, so every program in the
+        pipeline works at once; each block is still null-flushed on its own (no context
+        crosses blocks). ``timeout`` bounds the wait for each next answer."""
+        pending = b"".join(b.replace("\0", " ").encode("utf-8") + b"\0" for b in blocks)
+        answers: list[str] = []
+        buf = bytearray()
+        out_fd, in_fd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
+        deadline = time.monotonic() + timeout
+        while len(answers) < len(blocks):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Stuck(f"no answer in time ({len(answers)} of {len(blocks)} back)", answers)
+            readable, writable, _ = select.select([out_fd], [in_fd] if pending else [], [], remaining)
+            if writable:
+                try:
+                    pending = pending[os.write(in_fd, pending[:65536]) :]
+                except BrokenPipeError:
+                    raise _Stuck("the pipeline exited", answers) from None
+                except BlockingIOError:
+                    pass
+            if readable:
+                try:
+                    chunk = os.read(out_fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    raise _Stuck(f"the pipeline exited: {self.last_error()}", answers)
+                buf += chunk
+                while (end := buf.find(b"\0")) >= 0:
+                    answers.append(buf[:end].decode("utf-8", "replace"))
+                    del buf[: end + 1]
+                    deadline = time.monotonic() + timeout
+        if buf or len(answers) != len(blocks):
+            raise _Stuck("the pipeline answered out of step")  # nothing from it can be trusted
+        return answers
+
     def last_error(self) -> str:
         try:
             self.stderr.seek(0)
@@ -147,6 +188,56 @@ class _Pipe:
                 pass
 
 
+def stream_through(pipe_a: _Pipe, pipe_b: _Pipe, blocks: Sequence[str], middle, timeout: float) -> list[str]:
+    """Both halves at once: each answer of ``pipe_a`` goes through ``middle`` (Python) into
+    ``pipe_b`` as soon as it arrives, so the two process groups work in parallel. Returns the
+    answers of ``pipe_b`` in order; _Stuck carries the ones that came back before a failure."""
+    pending_a = b"".join(b.replace("\0", " ").encode("utf-8") + b"\0" for b in blocks)
+    pending_b = bytearray()
+    buf_a, buf_b = bytearray(), bytearray()
+    outs: list[str] = []
+    a_in, a_out = pipe_a.proc.stdin.fileno(), pipe_a.proc.stdout.fileno()
+    b_in, b_out = pipe_b.proc.stdin.fileno(), pipe_b.proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    while len(outs) < len(blocks):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Stuck(f"no answer in time ({len(outs)} of {len(blocks)} back)", outs)
+        writers = ([a_in] if pending_a else []) + ([b_in] if pending_b else [])
+        readable, writable, _ = select.select([a_out, b_out], writers, [], remaining)
+        try:
+            if a_in in writable:
+                pending_a = pending_a[os.write(a_in, pending_a[:65536]) :]
+            if b_in in writable:
+                del pending_b[: os.write(b_in, pending_b[:65536])]
+        except BrokenPipeError:
+            raise _Stuck("the pipeline exited", outs) from None
+        except BlockingIOError:
+            pass
+        for fd, buf, pipe in ((a_out, buf_a, pipe_a), (b_out, buf_b, pipe_b)):
+            if fd not in readable:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise _Stuck(f"the pipeline exited: {pipe.last_error()}", outs)
+            buf += chunk
+            while (end := buf.find(b"\0")) >= 0:
+                answer = buf[:end].decode("utf-8", "replace")
+                del buf[: end + 1]
+                deadline = time.monotonic() + timeout
+                if pipe is pipe_a:
+                    step = middle(answer)
+                    pending_b += (step if step.endswith("]") else step + "[]").encode("utf-8") + b"\0"
+                else:
+                    outs.append(answer)
+    if buf_a or buf_b:
+        raise _Stuck("the pipeline answered out of step")
+    return outs
+
+
 class ApertiumTranslator(TranslatorBase):
     """Apertium through a persistent null-flushed pipeline, with sense rules and romanisation.
 
@@ -166,6 +257,7 @@ class ApertiumTranslator(TranslatorBase):
         self.rules: Rules = load_rules(options.rules) if use_rules else Rules()
         self._pipes: dict[str, tuple[_Pipe, _Pipe | None]] = {}
         self._done: dict[tuple[str, str], str] = {}  # lines finished in a batch that then failed
+        self._tried_once: set[tuple[str, str]] = set()  # stuck in a pipelined pass: one retry left
         self._lock = threading.Lock()
 
     # -- process management ---------------------------------------------------------------
@@ -213,6 +305,7 @@ class ApertiumTranslator(TranslatorBase):
         if mode is None:
             raise EngineError(self.name, f"pair {src}-{tgt} not supported (configured: {sorted(self.options.pairs)})")
         with self._lock:
+            self._prefetch(texts, mode)
             out = [self._translate_text(text, mode) for text in texts]
             self._done.clear()  # the whole batch made it
         return self._check_count(texts, out)
@@ -231,9 +324,43 @@ class ApertiumTranslator(TranslatorBase):
             lines.append(lead + self._done[key] + trail)
         return "\n".join(lines)
 
+    def _prefetch(self, texts: Sequence[str], mode: str) -> None:
+        """Translate every line of the batch in one pipelined pass. If anything goes wrong
+        the pipes are restarted and the lines not done yet go one by one (_translate_line),
+        with its restart-and-retry, so no work is lost."""
+        lines = list(dict.fromkeys(
+            line.strip() for text in texts for line in text.split("\n")
+            if line.strip() and (mode, line.strip()) not in self._done
+        ))
+        if len(lines) < 2:
+            return
+        pipes = self._pipes.get(mode)
+        if pipes is None or not all(p.alive() for p in pipes if p is not None):
+            self._stop(mode)
+            pipes = self._start(mode)
+        streams = [self.rules.protect(line) if self.use_rules else escape(line) for line in lines]
+        pipe_a, pipe_b = pipes
+        stuck = False
+        try:
+            if pipe_b is None:
+                answers = pipe_a.ask_many([stream + "[]" for stream in streams], self.options.timeout_seconds)
+            else:
+                answers = stream_through(pipe_a, pipe_b, [stream + "[]" for stream in streams],
+                                         self.rules.select_senses, self.options.timeout_seconds)
+        except _Stuck as exc:
+            answers, stuck = exc.answers, True
+        for line, answer in zip(lines, answers):
+            self._done[(mode, line)] = self._postprocess(unformat(answer), line)
+        if stuck:
+            self._stop(mode)
+            if len(answers) < len(lines):  # this line has had its first try; one retry is left
+                self._tried_once.add((mode, lines[len(answers)]))
+
     def _translate_line(self, line: str, mode: str) -> str:
         stream = self.rules.protect(line) if self.use_rules else escape(line)
-        for attempt in (1, 2):
+        attempts = (2,) if (mode, line) in self._tried_once else (1, 2)
+        self._tried_once.discard((mode, line))
+        for attempt in attempts:
             pipes = self._pipes.get(mode)
             if pipes is None or not all(p.alive() for p in pipes if p is not None):
                 self._stop(mode)

@@ -30,6 +30,13 @@ from ..errors import ConfigError
 
 TOKEN = "XGLX{}"
 _TOKEN_RE = re.compile(r"X\s?GLX\s?(\d+)", re.IGNORECASE)
+# kept verbatim whatever the glossary says: URLs, e-mail addresses, and Latin-script names
+# quoted inside Cyrillic text („Skopje Declaration“, "I'm A Celebrity"), which engines mangle
+VERBATIM = re.compile(
+    r"\b(?:https?://|www\.)[^\s<>„“”\"')]+[^\s<>„“”\"').,;:!?]"
+    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"
+    r"|(?<=[„“\"«])[A-Za-z0-9][^„“”\"«»\u0400-\u04FF]{0,78}[A-Za-z0-9.!?’')](?=[“”\"»])"
+)
 
 
 @dataclass(frozen=True)
@@ -144,12 +151,17 @@ class Glossary:
 
     # ------------------------------------------------------------------ masking
     def mask(self, text: str, lang: str) -> Masked:
-        """Replace every term with a token; terms without a rendering for ``lang`` stay."""
+        """Replace every term (and every VERBATIM piece) with a token; terms without a
+        rendering for ``lang`` stay."""
         masked = Masked(text)
-        if not self._patterns:
-            return masked
         spans: list[tuple[int, int, Term]] = []
         taken = [False] * len(text)
+        for match in VERBATIM.finditer(text):
+            for i in range(match.start(), match.end()):
+                taken[i] = True
+            spans.append((match.start(), match.end(), Term((match.group(0),), {"*": match.group(0)})))
+        if not spans and not self._patterns:
+            return masked
         for pattern, term in self._patterns:
             if term.render(lang) is None:
                 continue
