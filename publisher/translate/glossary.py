@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..lang import normalise_lang
 
 TOKEN = "XGLX{}"
 _TOKEN_RE = re.compile(r"X\s?GLX\s?(\d+)", re.IGNORECASE)
@@ -123,8 +124,11 @@ class Glossary:
         if keep:
             renderings["*"] = str(keep)
         for lang, value in row.items():
-            if not re.fullmatch(r"[a-z]{2}", lang):
-                raise ConfigError(f"{where}: unknown key {lang!r}; use mk, keep, or a language code such as en, sq")
+            try:
+                if normalise_lang(lang) != lang:
+                    raise ValueError(lang)
+            except ValueError:
+                raise ConfigError(f"{where}: unknown key {lang!r}; use mk, keep, or a language code such as en, sq") from None
             if value:
                 renderings[lang] = str(value)
         if not renderings:
