@@ -1,0 +1,1 @@
+"""Delivery: subscribers' messages from the send ledger to a transport."""
