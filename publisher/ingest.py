@@ -74,6 +74,8 @@ def clean_release(raw: RawRelease, boilerplate: Boilerplate, settings: Settings)
         slug=raw.slug,
         author=raw.author,
         categories=raw.categories,
+        embargo_until=raw.embargo_until,
+        expires_at=raw.expires_at,
     )
 
 

@@ -35,6 +35,8 @@ class RawRelease:
     slug: str | None = None
     author: str | None = None
     categories: tuple[str, ...] = ()
+    embargo_until: dt.datetime | None = None  # not published before
+    expires_at: dt.datetime | None = None  # not sent after
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class CleanRelease:
     slug: str | None = None
     author: str | None = None
     categories: tuple[str, ...] = ()
+    embargo_until: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
 
     @property
     def paragraphs(self) -> list[str]:
@@ -125,10 +129,15 @@ class StoredRelease:
     content_hash: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    embargo_until: dt.datetime | None = None  # not published (feeds, emails) before this
+    expires_at: dt.datetime | None = None  # not sent by email after this
 
     @property
     def paragraphs(self) -> list[str]:
         return self.body.split("\n\n") if self.body else []
+
+    def visible(self, now: dt.datetime) -> bool:
+        return self.embargo_until is None or self.embargo_until <= now
 
 
 @dataclass(frozen=True)

@@ -405,3 +405,35 @@ def test_declared_language_conflicting_with_the_text_is_flagged(site, store):
     release = only_release(store)
     conflicts = [flag for flag in release.flags if flag.startswith("language-conflict")]
     assert conflicts and "en" in conflicts[0] and "mk" in conflicts[0], release.flags
+
+
+def test_embargo_and_expiry_from_front_matter(site):
+    import datetime as dt
+
+    from publisher.app import App
+
+    (site.inbox / "embargoed.md").write_text(
+        "---\ntitle: Соопштение под ембарго\nembargo: 2999-01-01 09:00\nexpires: 2999-02-01\n---\n"
+        "Меѓународната организација за миграции ќе објави нов извештај за миграциските движења во регионот.\n",
+        encoding="utf-8",
+    )
+    (site.inbox / "bad-date.md").write_text(
+        "---\ntitle: Лош датум\nembargo: утре\n---\nТекст на соопштението за медиумите и јавноста.\n", encoding="utf-8"
+    )
+    app = App(site.settings())
+    report = app.ingest()
+    assert report.counts()["new"] == 1 and report.counts()["quarantined"] == 1
+    assert "embargo: 'утре' is not a date" in report.quarantined[0][1]
+    [release] = app.store.list_releases()
+    # 09:00 in Skopje in January is 08:00 UTC
+    assert release.embargo_until == dt.datetime(2999, 1, 1, 8, 0, tzinfo=dt.timezone.utc)
+    assert release.expires_at == dt.datetime(2999, 1, 31, 23, 0, tzinfo=dt.timezone.utc)  # local midnight
+    assert app.store.publishable("mk", "mk") == []  # under embargo: not published
+    later = dt.datetime(2999, 1, 1, 8, 0, tzinfo=dt.timezone.utc)
+    assert [r.id for r, _ in app.store.publishable("mk", "mk", now=later)] == [release.id]
+    # moving only the embargo is a change, not "unchanged"
+    path = site.inbox / "embargoed.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("2999-01-01", "2000-01-01"), encoding="utf-8")
+    assert app.ingest().counts()["updated"] == 1
+    assert [r.id for r, _ in app.store.publishable("mk", "mk")] == [release.id]
+    app.close()

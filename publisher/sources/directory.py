@@ -136,6 +136,8 @@ class DirectorySource(SourceBase):
             slug=extracted.slug,
             author=extracted.author,
             categories=tuple(extracted.categories),
+            embargo_until=extracted.embargo_until,
+            expires_at=extracted.expires_at,
         )
 
     # ------------------------------------------------------------------ quarantine

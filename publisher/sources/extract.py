@@ -22,6 +22,8 @@ class Extracted:
     slug: str | None = None
     author: str | None = None
     categories: list[str] = field(default_factory=list)
+    embargo_until: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
 
 
 def parse_date(value: Any, default_tz: dt.tzinfo = dt.timezone.utc) -> dt.datetime | None:
@@ -177,4 +179,17 @@ def extract_markdown(text: str, default_tz: dt.tzinfo = dt.timezone.utc) -> Extr
         link=str(meta["link"]) if meta.get("link") else None,
         author=str(meta["author"]) if meta.get("author") else None,
         categories=[str(t) for t in tags if str(t).strip()],
+        embargo_until=_meta_date(meta, "embargo", default_tz),
+        expires_at=_meta_date(meta, "expires", default_tz),
     )
+
+
+def _meta_date(meta: dict, key: str, default_tz: dt.tzinfo) -> dt.datetime | None:
+    """A front-matter date that must be a date: a bad one is an error, not silently ignored."""
+    value = meta.get(key)
+    if value is None or value == "":
+        return None
+    parsed = parse_date(value, default_tz)
+    if parsed is None:
+        raise ItemRejected(f"front matter {key}: {value!r} is not a date; use e.g. 2026-12-01 09:00")
+    return parsed

@@ -56,6 +56,8 @@ def _release(row: ReleaseRow) -> StoredRelease:
         content_hash=row.content_hash,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        embargo_until=row.embargo_until,
+        expires_at=row.expires_at,
     )
 
 
@@ -133,7 +135,11 @@ class Store(TranslationStoreMixin, MailStoreMixin):
         now = utcnow()
         with self.session() as session:
             row = self._match(session, clean)
-            if row is not None and row.content_hash == clean.content_hash:
+            if (
+                row is not None
+                and row.content_hash == clean.content_hash
+                and (row.embargo_until, row.expires_at) == (clean.embargo_until, clean.expires_at)
+            ):
                 return IngestOutcome.UNCHANGED, _release(row)
             if row is None:
                 row = ReleaseRow(
@@ -159,6 +165,8 @@ class Store(TranslationStoreMixin, MailStoreMixin):
             row.categories = list(clean.categories)
             row.published_at = clean.published_at
             row.content_hash = clean.content_hash
+            row.embargo_until = clean.embargo_until
+            row.expires_at = clean.expires_at
             row.updated_at = now
             row.revisions.append(
                 RevisionRow(

@@ -79,6 +79,8 @@ class ReleaseRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    embargo_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     revisions: Mapped[list[RevisionRow]] = relationship(
         back_populates="release", order_by="RevisionRow.revision", cascade="all, delete-orphan"

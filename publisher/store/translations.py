@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -76,21 +78,27 @@ class TranslationStoreMixin:
         return statuses
 
     def publishable(
-        self, lang: str, source_language: str, policy: str = "machine", limit: int = 50
+        self, lang: str, source_language: str, policy: str = "machine", limit: int = 50,
+        now: dt.datetime | None = None,
     ) -> list[tuple[StoredRelease, StoredTranslation | None]]:
         """Newest first: every release in the source language, or the releases whose
-        ``lang`` variant may be published, with that variant."""
+        ``lang`` variant may be published, with that variant. Releases under embargo
+        (embargo_until after ``now``) are left out."""
         from .repo import _release
 
+        now = now or utcnow()
+        visible = or_(ReleaseRow.embargo_until.is_(None), ReleaseRow.embargo_until <= now)
         with self.session() as session:
             if lang == source_language:
                 rows = session.scalars(
-                    select(ReleaseRow).order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc()).limit(limit)
+                    select(ReleaseRow).where(visible)
+                    .order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc()).limit(limit)
                 )
                 return [(_release(r), None) for r in rows]
             query = (
                 select(ReleaseRow, TranslationRow)
                 .join(TranslationRow, TranslationRow.release_id == ReleaseRow.id)
+                .where(visible)
                 .where(TranslationRow.lang == lang, TranslationRow.status.in_(self.publishable_statuses(policy)))
                 .order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc())
                 .limit(limit)
