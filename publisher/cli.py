@@ -346,6 +346,7 @@ def run(ctx: click.Context) -> None:
 
 
 from . import cli_translate  # noqa: E402,F401  (registers translate, translations, glossary)
+from . import cli_mail  # noqa: E402,F401  (registers subscribers, send)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -33,6 +33,7 @@ DEFAULT_SETTINGS_FILE = "settings.toml"
 
 from .config_types import LangCode, Regex, ResolvedPath, Section, SourceName
 from .translate.options import TranslationSettings
+from .delivery.options import DigestSettings, DkimSettings, MailSettings
 
 
 class SiteSettings(Section):
@@ -176,6 +177,9 @@ class Settings(Section):
     ingest: IngestSettings = Field(default_factory=dict)
     http: HttpSettings = Field(default_factory=dict)
     translation: TranslationSettings = Field(default_factory=dict)
+    mail: MailSettings = Field(default_factory=dict)
+    dkim: DkimSettings = Field(default_factory=dict)
+    digest: DigestSettings = Field(default_factory=dict)
     sources: list[SourceOptions] = Field(default_factory=_default_sources)
 
     # where relative paths were resolved from, and which file (if any) was read
@@ -314,7 +318,7 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
     fields = getattr(model, "model_fields", None)
     if not fields:
         return ""
-    return ", ".join(k for k, f in fields.items() if not f.exclude)
+    return ", ".join(f.alias or k for k, f in fields.items() if not f.exclude)
 
 
 def format_validation_error(exc: ValidationError, data: dict[str, Any], origin: str) -> str:
@@ -374,7 +378,7 @@ def load_settings(
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
     """Effective settings as plain data with secrets and URL passwords masked."""
-    data = settings.model_dump(mode="json")
+    data = settings.model_dump(mode="json", by_alias=True)
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):

@@ -29,7 +29,7 @@ def settings_keys() -> dict[str, set[str]]:
     for model in _models(Settings):
         for name, field in model.model_fields.items():
             if not field.exclude:
-                keys.setdefault(name, set()).add(model.__name__)
+                keys.setdefault(field.alias or name, set()).add(model.__name__)  # as written in the file
     return keys
 
 
