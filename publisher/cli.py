@@ -347,6 +347,7 @@ def run(ctx: click.Context) -> None:
 
 from . import cli_translate  # noqa: E402,F401  (registers translate, translations, glossary)
 from . import cli_mail  # noqa: E402,F401  (registers subscribers, send)
+from . import cli_feeds  # noqa: E402,F401  (registers feeds build/serve)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -34,6 +34,7 @@ DEFAULT_SETTINGS_FILE = "settings.toml"
 from .config_types import LangCode, Regex, ResolvedPath, Section, SourceName
 from .translate.options import TranslationSettings
 from .delivery.options import DigestSettings, DkimSettings, MailSettings
+from .feeds.options import FeedsSettings
 
 
 class SiteSettings(Section):
@@ -180,6 +181,7 @@ class Settings(Section):
     mail: MailSettings = Field(default_factory=dict)
     dkim: DkimSettings = Field(default_factory=dict)
     digest: DigestSettings = Field(default_factory=dict)
+    feeds: FeedsSettings = Field(default_factory=dict)
     sources: list[SourceOptions] = Field(default_factory=_default_sources)
 
     # where relative paths were resolved from, and which file (if any) was read
