@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from publisher.feeds import build_feeds  # noqa: E402
 from publisher.feeds.render import MEDIA_TYPES, render, with_mark  # noqa: E402
-from publisher.feeds.spec import FeedSpec, collect, feed_specs  # noqa: E402
+from publisher.feeds.spec import FeedSpec, collect, feed_specs, load_pairs  # noqa: E402
 from publisher.feeds.write import write_if_changed  # noqa: E402
 from publisher.models import CleanRelease  # noqa: E402
 from publisher.settings import load_settings  # noqa: E402
@@ -129,7 +129,8 @@ def lxml_atom(spec: FeedSpec) -> bytes:
 def floor_build(settings, store) -> dict[str, FeedSpec]:  # type: ignore[no-untyped-def]
     specs = {}
     collected, langs_of = collect(settings, store, settings.site.languages)
-    for lang, (fingerprint, pairs) in collected.items():
+    for lang, (fingerprint, _count) in collected.items():
+        pairs = load_pairs(settings, store, lang)
         for kind, spec in feed_specs(settings, lang, fingerprint, pairs, langs_of).items():
             data = lxml_rss(spec) if kind == "rss" else lxml_atom(spec)
             write_if_changed(settings.feeds.output_dir / settings.feeds.path(kind, lang), data)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
     from ..store import Store
 
-FORMAT_VERSION = "1"  # bump when the rendered XML changes for the same data (forces one rebuild)
+FORMAT_VERSION = "2"  # bump when the rendered XML changes for the same data (forces one rebuild)
 GENERATOR = "publisher"
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -83,22 +83,13 @@ def _settings_key(settings: Settings) -> bytes:
     return f"{FORMAT_VERSION}|{__version__}|{feeds}|{site}".encode()
 
 
-def _fingerprint(settings: Settings, lang: str, pairs: list[tuple[StoredRelease, StoredTranslation | None]],
-                 langs_of: dict[int, list[str]]) -> str:
+def _fingerprint(settings: Settings, lang: str, keys: list[tuple], langs_of: dict[int, list[str]]) -> str:
+    """Hash of the settings and of the light key rows (Store.publishable_keys): any change of
+    a release (new revision) or of a variant (every save moves its updated time) changes it."""
     digest = hashlib.sha256(_settings_key(settings))
     digest.update(lang.encode())
-    for release, translation in pairs:
-        digest.update(
-            f"\x1e{release.uid}|{release.content_hash}|{release.updated_at.isoformat()}|"
-            f"{release.published_at.isoformat()}|{release.author}|{release.categories}|"
-            f"{langs_of.get(release.id)}".encode()
-        )
-        if translation is not None:
-            digest.update(f"|{translation.status.value}|{translation.machine}|{translation.updated_at.isoformat()}|"
-                          .encode())
-            digest.update(translation.title.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x1f")
-            digest.update(translation.body.encode("utf-8", "surrogatepass"))
+    for key in keys:
+        digest.update(("\x1e" + "|".join(map(str, key)) + f"|{langs_of.get(key[0])}").encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
@@ -138,17 +129,23 @@ def _entry(settings: Settings, lang: str, release: StoredRelease, translation: S
     )
 
 
-def collect(settings: Settings, store: Store, langs: list[str]) -> tuple[dict[str, tuple[str, list]], dict]:
-    """{lang: (fingerprint, publishable pairs)} and release id → published target languages
-    (one query for all the languages' releases)."""
+def collect(settings: Settings, store: Store, langs: list[str]) -> tuple[dict[str, tuple[str, int]], dict]:
+    """{lang: (fingerprint, number of entries)} and release id → published target languages, from light key rows
+    only (no release text is loaded until a feed is known to need rebuilding)."""
     source = settings.site.source_language
-    pairs_of = {lang: store.publishable(lang, source, policy(settings, lang), limit=settings.feeds.max_entries)
-                for lang in langs}
+    keys_of = {lang: store.publishable_keys(lang, source, policy(settings, lang), limit=settings.feeds.max_entries)
+               for lang in langs}
     targets = settings.site.target_languages
-    ids = sorted({release.id for pairs in pairs_of.values() for release, _ in pairs})
+    ids = sorted({key[0] for keys in keys_of.values() for key in keys})
     langs_of = store.published_languages(ids, {t: policy(settings, t) for t in targets})
     langs_of = {rid: [code for code in codes if code in targets] for rid, codes in langs_of.items()}
-    return {lang: (_fingerprint(settings, lang, pairs, langs_of), pairs) for lang, pairs in pairs_of.items()}, langs_of
+    return {lang: (_fingerprint(settings, lang, keys, langs_of), len(keys)) for lang, keys in keys_of.items()}, langs_of
+
+
+def load_pairs(settings: Settings, store: Store, lang: str) -> list[tuple[StoredRelease, StoredTranslation | None]]:
+    """The full releases and variants of one feed (only for a feed that must be rebuilt)."""
+    return store.publishable(lang, settings.site.source_language, policy(settings, lang),
+                             limit=settings.feeds.max_entries)
 
 
 def feed_specs(settings: Settings, lang: str, fingerprint: str, pairs: list,

@@ -13,7 +13,7 @@ from lxml import etree
 from ..errors import PublisherError
 from . import content as c
 from .render import read_mark, render
-from .spec import collect, feed_specs, site_url
+from .spec import collect, feed_specs, load_pairs, site_url
 from .write import read_head, write_if_changed
 
 if TYPE_CHECKING:
@@ -58,17 +58,18 @@ def build_feeds(settings: Settings, store: Store, langs: list[str] | None = None
     out = settings.feeds.output_dir
     report = FeedsReport()
     collected, langs_of = collect(settings, store, list(langs or known))
-    for lang, (fingerprint, pairs) in collected.items():
+    for lang, (fingerprint, count) in collected.items():
         paths = {kind: settings.feeds.path(kind, lang) for kind in ("rss", "atom")}
         fresh = {kind: read_mark(read_head(out / path)) == fingerprint for kind, path in paths.items()}
-        specs = None if all(fresh.values()) else feed_specs(settings, lang, fingerprint, pairs, langs_of)
+        pairs = None if all(fresh.values()) else load_pairs(settings, store, lang)
+        specs = None if pairs is None else feed_specs(settings, lang, fingerprint, pairs, langs_of)
         for kind, path in paths.items():
             written = False
             if not fresh[kind]:
                 assert specs is not None
                 written = write_if_changed(out / path, render(specs[kind]))
-            report.files.append(FeedFile(path, kind, lang, len(pairs), written))
-            log.info("feed %s: %d entries, %s", path, len(pairs), "written" if written else "unchanged")
+            report.files.append(FeedFile(path, kind, lang, count, written))
+            log.info("feed %s: %d entries, %s", path, count, "written" if written else "unchanged")
     for kind, data in (("opml", render_opml(settings)), ("index", render_index(settings))):
         path = settings.feeds.path(kind)
         report.files.append(FeedFile(path, kind, None, None, write_if_changed(out / path, data)))

@@ -86,24 +86,43 @@ class TranslationStoreMixin:
         (embargo_until after ``now``) are left out."""
         from .repo import _release
 
-        now = now or utcnow()
-        visible = or_(ReleaseRow.embargo_until.is_(None), ReleaseRow.embargo_until <= now)
+        source = lang == source_language
+        query = self._publishable_query(
+            (ReleaseRow,) if source else (ReleaseRow, TranslationRow), lang, source, policy, limit, now
+        )
         with self.session() as session:
-            if lang == source_language:
-                rows = session.scalars(
-                    select(ReleaseRow).where(visible)
-                    .order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc()).limit(limit)
-                )
-                return [(_release(r), None) for r in rows]
-            query = (
-                select(ReleaseRow, TranslationRow)
-                .join(TranslationRow, TranslationRow.release_id == ReleaseRow.id)
-                .where(visible)
-                .where(TranslationRow.lang == lang, TranslationRow.status.in_(self.publishable_statuses(policy)))
-                .order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc())
-                .limit(limit)
-            )
+            if source:
+                return [(_release(r), None) for r in session.scalars(query)]
             return [(_release(r), _translation(t)) for r, t in session.execute(query)]
+
+    def publishable_keys(
+        self, lang: str, source_language: str, policy: str = "machine", limit: int = 50,
+        now: dt.datetime | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """The same selection as ``publishable`` as light rows, no text: (release id, uid,
+        content hash, updated, published, author, categories, variant status, machine,
+        variant updated). Every change of a release or a variant moves one of these, so a
+        hash of them tells whether a feed must be rebuilt without loading any body."""
+        source = lang == source_language
+        columns: tuple[Any, ...] = (
+            ReleaseRow.id, ReleaseRow.uid, ReleaseRow.content_hash, ReleaseRow.updated_at, ReleaseRow.published_at,
+            ReleaseRow.author, ReleaseRow.categories,
+        )
+        if not source:
+            columns += (TranslationRow.status, TranslationRow.machine, TranslationRow.updated_at)
+        with self.session() as session:
+            return [tuple(row) for row in session.execute(
+                self._publishable_query(columns, lang, source, policy, limit, now))]
+
+    def _publishable_query(self, columns: tuple[Any, ...], lang: str, source: bool, policy: str, limit: int,
+                           now: dt.datetime | None) -> Any:
+        now = now or utcnow()
+        query = select(*columns).where(or_(ReleaseRow.embargo_until.is_(None), ReleaseRow.embargo_until <= now))
+        if not source:
+            query = query.join(TranslationRow, TranslationRow.release_id == ReleaseRow.id).where(
+                TranslationRow.lang == lang, TranslationRow.status.in_(self.publishable_statuses(policy))
+            )
+        return query.order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc()).limit(limit)
 
     def published_languages(
         self, release_ids: Sequence[int], policies: dict[str, str]
