@@ -342,3 +342,20 @@ def test_logo_custom_titles_and_notes(site, store):
     assert rss.feed.image.href == "http://127.0.0.1:8080/static/logo.png"
     assert atom.feed.logo == "http://127.0.0.1:8080/static/logo.png"
     assert "Translated by machine from Macedonian." in atom.entries[-1].content[0].value
+
+
+def test_every_kind_of_change_rebuilds_only_the_feeds_it_touches(site, store):
+    releases = populate(store)
+    settings = settings_for(site)
+    build_feeds(settings, store)
+    # a staff edit of the English text: only the English feeds change
+    store.save_human_translation(releases["r2"], "en", "Second news on migration, corrected", "First.\n\nSecond.",
+                                 editor="ana")
+    report = build_feeds(settings, store)
+    assert sorted(f.path for f in report.written) == ["feeds/en/atom.xml", "feeds/en/rss.xml"]
+    assert "corrected" in (settings.feeds.output_dir / "feeds/en/atom.xml").read_text(encoding="utf-8")
+    # the same title, only the body changed: still caught
+    store.save_human_translation(releases["r2"], "en", "Second news on migration, corrected", "First.\n\nChanged.",
+                                 editor="ana")
+    assert sorted(f.path for f in build_feeds(settings, store).written) == ["feeds/en/atom.xml", "feeds/en/rss.xml"]
+    assert build_feeds(settings, store).written == []
