@@ -329,8 +329,9 @@ def releases_quarantine(ctx: click.Context, limit: int, source: str | None, as_j
 @click.pass_context
 @handle_errors
 def run(ctx: click.Context) -> None:
-    """Run the service. For now: one cycle (ingest every source, translate what is pending),
-    then the stored releases and the state of their translations."""
+    """Run the service. For now: one cycle (ingest every source, translate what is pending,
+    rebuild the feeds), then the stored releases and the state of their translations."""
+    from .feeds import build_feeds
     from .translate.stage import translate_pending
 
     app = _app(ctx)
@@ -340,6 +341,9 @@ def run(ctx: click.Context) -> None:
               f"failed: {len(report.failed)}")
     for release, lang, reason in report.waiting + report.failed:
         out.print(f"  release {release} → {lang}: {esc(reason)}", highlight=False)
+    feeds = build_feeds(app.settings, app.store)
+    out.print(f"feeds: {len(feeds.written)} written, {feeds.counts()['unchanged']} unchanged, in "
+              f"{esc(app.settings.feeds.output_dir)}", highlight=False)
     ctx.invoke(releases_list, limit=20, source=None, as_json=False)
     app.close()
     sys.exit(code)
