@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -45,6 +45,20 @@ def _delivery(row: DeliveryRow) -> Delivery:
         attempts=row.attempts, claim=row.claim, lease_until=row.lease_until, next_attempt_at=row.next_attempt_at,
         last_error=row.last_error, message_id=row.message_id, created_at=row.created_at, sent_at=row.sent_at,
     )
+
+
+_T = DeliveryRow.__table__
+_BEGIN = (
+    update(_T)
+    .where(_T.c.id == bindparam("b_id"), _T.c.claim == bindparam("b_claim"), _T.c.status == D.SENDING.value)
+    .values(message_id=bindparam("b_mid"))
+)
+_SENT = (
+    update(_T)
+    .where(_T.c.id == bindparam("s_id"), _T.c.claim == bindparam("s_claim"), _T.c.status == D.SENDING.value)
+    .values(status=D.SENT.value, claim=None, lease_until=None, sent_at=bindparam("s_at"),
+            message_id=bindparam("s_mid"), last_error=None)
+)
 
 
 class MailStoreMixin:
@@ -212,7 +226,8 @@ class MailStoreMixin:
                 update(DeliveryRow)
                 .where(DeliveryRow.id.in_(due.scalar_subquery()),
                        DeliveryRow.status.in_([D.QUEUED.value, D.RETRY.value]))
-                .values(status=D.SENDING.value, claim=token, lease_until=now + lease, attempts=DeliveryRow.attempts + 1)
+                .values(status=D.SENDING.value, claim=token, lease_until=now + lease, attempts=DeliveryRow.attempts + 1,
+                        message_id=None)  # set again by begin_send: "handed to the transport" marker
                 .execution_options(synchronize_session=False)
             )
             rows = session.scalars(select(DeliveryRow).where(DeliveryRow.claim == token).order_by(DeliveryRow.id))
@@ -228,6 +243,42 @@ class MailStoreMixin:
             )
             return bool(result.rowcount)
 
+    def begin_send(self, delivery: Delivery, message_id: str) -> bool:
+        """Record that this claimed row is about to be handed to the transport (with the
+        Message-ID it goes out with). From here until it is marked, a crash makes it ambiguous;
+        a claimed row without this mark was never handed over and is safe to queue again."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(_BEGIN, {"b_id": delivery.id, "b_claim": delivery.claim, "b_mid": message_id}).rowcount)
+
+    def mark_sent_and_begin(
+        self, delivery: Delivery, message_id: str | None, following: Delivery, following_message_id: str
+    ) -> tuple[bool, bool]:
+        """``mark_sent(delivery)`` and ``begin_send(following)`` in one transaction: one commit
+        per message, and never more than one message of a sender in flight. (Core statements
+        built once: this runs once per message sent.)"""
+        with self.engine.begin() as conn:
+            sent = conn.execute(_SENT, {"s_id": delivery.id, "s_claim": delivery.claim, "s_mid": message_id,
+                                        "s_at": utcnow()}).rowcount
+            began = conn.execute(_BEGIN, {"b_id": following.id, "b_claim": following.claim,
+                                          "b_mid": following_message_id}).rowcount
+            return bool(sent), bool(began)
+
+    def requeue_unsent_expired(self, now: dt.datetime | None = None) -> int:
+        """Rows whose sender died before handing them to the transport (no ``begin_send``
+        mark): queued again, the attempt not counted. Call before ``recover_expired`` with the
+        same ``now``, so a lease running out between the two calls cannot make rows that were
+        never handed over look ambiguous."""
+        with self.session() as session:
+            result = session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.status == D.SENDING.value, DeliveryRow.lease_until < (now or utcnow()),
+                       DeliveryRow.message_id.is_(None))
+                .values(status=D.QUEUED.value, claim=None, lease_until=None,
+                        attempts=func.max(DeliveryRow.attempts - 1, 0) if session.bind.dialect.name == "sqlite"
+                        else func.greatest(DeliveryRow.attempts - 1, 0))
+            )
+            return result.rowcount or 0
+
     def mark_sent(self, delivery: Delivery, message_id: str | None = None) -> bool:
         return self._finish(delivery, status=D.SENT.value, sent_at=utcnow(), message_id=message_id, last_error=None)
 
@@ -241,9 +292,10 @@ class MailStoreMixin:
         """Give an unsent row back (shutdown before it was handed to the transport)."""
         return self._finish(delivery, status=D.QUEUED.value, attempts=max(0, delivery.attempts - 1))
 
-    def recover_expired(self, resend: bool = False) -> list[Delivery]:
-        """Rows whose sender died while they were in flight: held for staff, or queued again."""
-        now = utcnow()
+    def recover_expired(self, resend: bool = False, now: dt.datetime | None = None) -> list[Delivery]:
+        """Rows whose sender died while they were in flight: held for staff, or queued again.
+        ``now``: the cutoff for "lease ran out" (default: the current time)."""
+        now = now or utcnow()
         with self.session() as session:
             rows = session.scalars(
                 select(DeliveryRow).where(DeliveryRow.status == D.SENDING.value, DeliveryRow.lease_until < now)

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Sending throughput against a ceiling measured in the same run, and the ledger's peak memory.
+
+A counting SMTP sink (aiosmtpd, tests/smtp_server.py) runs in its own process on loopback. Then:
+  ceiling   the same pre-built message bytes sent N times with plain smtplib over one persistent
+            connection (sendmail per message; no database, no personalisation)
+  dispatch  N queued deliveries in a fresh store sent by dispatch_pending + SmtpTransport: claim
+            in batches under a lease, personalise (To address and unsubscribe token replaced in
+            the pre-built bytes), begin_send / send / mark_sent (one commit per message)
+The ceiling is measured before and after dispatch; the ratio uses their mean.
+  memory    a child process queues M deliveries into a fresh store and claims them all in
+            batches; its peak RSS (ru_maxrss, interpreter and libraries included) is printed.
+
+    .venv/bin/python bench/send_bench.py [--messages 10000] [--memory-rows 100000] [--db-url URL]
+
+Without --db-url the store is a fresh SQLite file; pass a PostgreSQL URL of an empty, migrated
+database (it is emptied first) to measure that backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from publisher.delivery.base import OutgoingMessage
+from publisher.delivery.dispatch import dispatch_pending
+from publisher.delivery.options import MailSettings
+from publisher.delivery.smtp import SmtpTransport
+from publisher.store import Store
+
+SENDER = "newsletter@news.example.org"
+KEY = "digest:en:daily:2026-12-01"
+TO, MID, TOKEN = "to-placeholder@placeholder.invalid", "midplaceholder", "tokenplaceholder"
+
+
+def template() -> bytes:
+    """A digest-sized message (text + HTML, ~20 items) with placeholders, built once."""
+    items = [(f"IOM and partners item {i}: border management cooperation in the Western Balkans",
+              "The International Organization for Migration met the heads of border services. " * 4)
+             for i in range(20)]
+    text = "\n\n".join(f"{t}\n{b}\nhttps://news.example.org/en/{i}" for i, (t, b) in enumerate(items))
+    html = "".join(f'<h2 style="color:#0a3d62">{t}</h2><p style="margin:0 0 12px">{b}</p>'
+                   f'<p><a href="https://news.example.org/en/{i}">Read more</a></p>' for i, (t, b) in enumerate(items))
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = f"IOM North Macedonia <{SENDER}>"
+    msg["To"] = TO
+    msg["Subject"] = "IOM North Macedonia: daily news"
+    msg["Message-ID"] = f"<{MID}@news.example.org>"
+    msg["List-Unsubscribe"] = f"<https://news.example.org/u/{TOKEN}>, <mailto:unsubscribe@news.example.org>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(text + f"\n\nUnsubscribe: https://news.example.org/u/{TOKEN}\n", cte="quoted-printable")
+    msg.add_alternative(f"<html><body>{html}<p><a href=\"https://news.example.org/u/{TOKEN}\">"
+                        "Unsubscribe</a></p></body></html>", subtype="html", cte="quoted-printable")
+    return msg.as_bytes()
+
+
+def personaliser(data: bytes):
+    to, mid_mark, token_mark = TO.encode(), MID.encode(), TOKEN.encode()
+
+    def render(delivery) -> OutgoingMessage:
+        token = f"{delivery.id:x}.{delivery.recipient.encode().hex()[:16]}".encode()
+        mid = f"{delivery.id}.{KEY.replace(':', '.')}".encode()
+        body = data.replace(to, delivery.recipient.encode(), 1).replace(mid_mark, mid, 1).replace(token_mark, token)
+        return OutgoingMessage(delivery.recipient, SENDER, body, f"<{mid.decode()}@news.example.org>")
+
+    return render
+
+
+def start_sink() -> tuple[subprocess.Popen, int]:
+    from tests.smtp_server import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "smtp_server.py"), "--port", str(port)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("listening"), "sink did not start"
+    return proc, port
+
+
+def ceiling(port: int, data: bytes, n: int) -> float:
+    conn = smtplib.SMTP("127.0.0.1", port)
+    started = time.perf_counter()
+    for i in range(n):
+        conn.sendmail(SENDER, [f"s{i}@example.org"], data)
+    elapsed = time.perf_counter() - started
+    conn.quit()
+    return n / elapsed
+
+
+def fresh_store(db_url: str | None, folder: Path) -> Store:
+    if db_url is None:
+        return Store.upgraded(f"sqlite:///{folder / 'bench.db'}")
+    from sqlalchemy import text
+
+    from publisher.store.schema import Base
+
+    store = Store.upgraded(db_url)
+    with store.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(Base.metadata.tables)} RESTART IDENTITY CASCADE"))
+    return store
+
+
+def dispatch(port: int, data: bytes, n: int, db_url: str | None, folder: Path) -> dict:
+    store = fresh_store(db_url, folder)
+    t0 = time.perf_counter()
+    store.enqueue(KEY, "digest", "en", {}, [(None, f"user{i}@example.org") for i in range(n)])
+    queued = time.perf_counter() - t0
+    options = MailSettings(transport="smtp", smtp_port=port, rate_per_second=10_000, batch_size=100)
+    transport = SmtpTransport(options, max_messages_per_connection=n + 1)
+    render = personaliser(data)
+    started = time.perf_counter()
+    report = dispatch_pending(store, transport, render, options, "bench")
+    elapsed = time.perf_counter() - started
+    transport.close()
+    assert report.sent == n and store.delivery_counts() == {"sent": n}, report
+    store.close()
+    return {"rate": n / elapsed, "seconds": elapsed, "enqueue_seconds": queued}
+
+
+def memory_child(rows: int, db_url: str | None) -> None:
+    """Runs in a child process: queue ``rows`` deliveries and claim them all; print peaks."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = fresh_store(db_url, Path(tmp))
+        started = time.perf_counter()
+        for start in range(0, rows, 10_000):  # a digest planner hands over subscribers in pages
+            store.enqueue(KEY, "digest", "en", {}, [(None, f"user{i}@example.org") for i in range(start, min(rows, start + 10_000))])
+        queued = time.perf_counter() - started
+        claimed = 0
+        lease = dt.timedelta(minutes=5)
+        while batch := store.claim("mem", 100, lease):
+            claimed += len(batch)
+        store.close()
+    print(json.dumps({"rows": rows, "claimed": claimed, "queue_seconds": queued,
+                      "claim_seconds": time.perf_counter() - started - queued,
+                      "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--memory-rows", type=int, default=100_000)
+    parser.add_argument("--db-url", default=None, help="PostgreSQL URL of an empty migrated database")
+    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_rows, args.db_url)
+        return
+    data = template()
+    sink, port = start_sink()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            before = ceiling(port, data, args.messages)
+            ours = dispatch(port, data, args.messages, args.db_url, Path(tmp))
+            after = ceiling(port, data, args.messages)
+    finally:
+        sink.terminate()
+        sink.wait()
+    best = (before + after) / 2
+    backend = "postgresql" if args.db_url else "sqlite"
+    print(f"message size            {len(data):,} bytes; {args.messages:,} messages; store {backend}")
+    print(f"ceiling (plain smtplib) {before:,.0f} / {after:,.0f} msg/s (before / after)")
+    print(f"dispatch_pending        {ours['rate']:,.0f} msg/s ({ours['seconds']:.1f}s; enqueue {ours['enqueue_seconds']:.2f}s)")
+    print(f"ratio                   {ours['rate'] / best:.0%} of the ceiling (aim >= 70%)")
+    command = [sys.executable, __file__, "--memory-child", "--memory-rows", str(args.memory_rows)]
+    if args.db_url:
+        command += ["--db-url", args.db_url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ))
+    mem = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"memory                  {mem['rows']:,} queued in {mem['queue_seconds']:.1f}s, {mem['claimed']:,} claimed in "
+          f"{mem['claim_seconds']:.1f}s: peak RSS of that process {mem['maxrss_mb']:.0f} MB (aim < 200 MB)")
+
+
+if __name__ == "__main__":
+    main()

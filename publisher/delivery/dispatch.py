@@ -1,0 +1,263 @@
+"""dispatch_pending: carry out the send ledger through a transport.
+
+The steps, and what a crash at each one leaves behind:
+
+1. ``requeue_unsent_expired`` + ``recover_expired``: rows of a dead sender. Rows it had claimed
+   but never handed to its transport go back to the queue; the (at most one per sender) row it
+   had handed over without an answer is *ambiguous*: held for staff, or queued again when
+   ``on_ambiguous = "resend"``.
+2. claim a batch under a lease (``batch_size``, ``lease_seconds``).
+3. per row: ``render(delivery) -> OutgoingMessage``; ``begin_send`` records the Message-ID
+   ("handed over") before ``transport.send``; when the transport returns, ``mark_sent`` of this
+   row and ``begin_send`` of the next are one commit. So one commit per message, and a kill at
+   any moment leaves at most one message of this sender ambiguous.
+4. transient ``SendError`` → ``retry`` at now + retry_seconds * 2^(attempt-1), ``failed`` once
+   attempts reach ``max_attempts``; permanent → ``failed`` with the server's code and reply, and a
+   hard bounce is counted towards suppressing the subscriber.
+5. ``stop`` (a ``threading.Event``, e.g. set by SIGTERM) is checked between messages: the rows of
+   the batch not yet handed over are released back to the queue, and the call returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..models import Delivery
+from .base import OutgoingMessage, SendError, Transport
+from .options import MailSettings
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[Delivery], OutgoingMessage]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    held: int = 0  # ambiguous rows of dead senders held for staff by this run
+    released: int = 0  # claimed rows given back unsent because of ``stop``
+    requeued: int = 0  # rows of dead senders never handed over: queued again
+    resent: int = 0  # ambiguous rows queued again (on_ambiguous = "resend")
+    bounces: int = 0
+    lost_claims: int = 0  # rows another sender recovered while this one held them (lease too short)
+    paused: bool = False
+    stopped: bool = False
+    ambiguous: list[Delivery] = field(default_factory=list)
+    remaining: dict[str, int] = field(default_factory=dict)  # queued/retry/sending left at the end
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed
+
+    def summary(self) -> str:
+        if self.paused:
+            return "sending is paused (`publisher send resume`); nothing sent"
+        parts = [f"{self.sent} sent", f"{self.retried} to retry", f"{self.failed} failed"]
+        if self.held:
+            parts.append(f"{self.held} held (in flight when a sender stopped; see `publisher send status`)")
+        if self.resent:
+            parts.append(f"{self.resent} ambiguous queued again")
+        if self.released:
+            parts.append(f"{self.released} released unsent")
+        left = {k: v for k, v in self.remaining.items() if v}
+        if left:
+            parts.append("left: " + ", ".join(f"{v} {k}" for k, v in sorted(left.items())))
+        return "; ".join(parts)
+
+
+def backoff(options: MailSettings, attempts: int) -> dt.timedelta:
+    """Delay before the next try after ``attempts`` tries: retry_seconds, doubling."""
+    return dt.timedelta(seconds=options.retry_seconds * 2 ** max(0, attempts - 1))
+
+
+def _batch_limit(options: MailSettings) -> int:
+    """Never claim more than the rate limit lets us send in half the lease."""
+    return max(1, min(options.batch_size, int(options.lease_seconds * options.rate_per_second / 2)))
+
+
+def dispatch_pending(
+    store,
+    transport: Transport,
+    render: Render,
+    options: MailSettings,
+    owner: str,
+    *,
+    message_key: str | None = None,
+    stop: threading.Event | None = None,
+    progress: Callable[[DispatchReport], None] | None = None,
+    clock: Callable[[], dt.datetime] = _utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+    wait_for_retries: bool = False,
+    poll_seconds: float = 1.0,
+) -> DispatchReport:
+    """Send due rows (all, or one ``message_key``'s) until none is due. With
+    ``wait_for_retries`` keep going (sleeping ``poll_seconds``) until nothing is queued or
+    waiting for a retry."""
+    return _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep).run(
+        wait_for_retries, poll_seconds
+    )
+
+
+class _Dispatcher:
+    def __init__(self, store, transport, render, options, owner, message_key, stop, progress, clock, sleep):
+        self.store, self.transport, self.render, self.options = store, transport, render, options
+        self.owner, self.message_key, self.stop = owner, message_key, stop
+        self.progress, self.clock, self.sleep = progress, clock, sleep
+        self.report = DispatchReport()
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def _tick(self) -> None:
+        if self.progress is not None:
+            self.progress(self.report)
+
+    def run(self, wait_for_retries: bool, poll_seconds: float) -> DispatchReport:
+        report = self.report
+        self.recover()
+        lease = dt.timedelta(seconds=self.options.lease_seconds)
+        while not self.stopping():
+            if self.store.get_control("sending").get("paused"):
+                report.paused = True
+                log.info("sending is paused; %s stops here", self.owner)
+                break
+            batch = self.store.claim(self.owner, _batch_limit(self.options), lease, message_key=self.message_key)
+            if batch:
+                self.send_batch(batch)
+                continue
+            if not wait_for_retries or not self._waiting():
+                break
+            self.sleep(poll_seconds)
+        report.stopped = self.stopping()
+        counts = self.store.delivery_counts(self.message_key)
+        report.remaining = {s: counts.get(s, 0) for s in ("queued", "retry", "sending")}
+        return report
+
+    def _waiting(self) -> bool:
+        counts = self.store.delivery_counts(self.message_key)
+        return bool(counts.get("queued") or counts.get("retry"))
+
+    def recover(self) -> None:
+        report = self.report
+        cutoff = _utcnow()  # one cutoff for both: see requeue_unsent_expired
+        report.requeued = self.store.requeue_unsent_expired(now=cutoff)
+        resend = self.options.on_ambiguous == "resend"
+        report.ambiguous = self.store.recover_expired(resend=resend, now=cutoff)
+        if resend:
+            report.resent = len(report.ambiguous)
+        else:
+            report.held = len(report.ambiguous)
+        for d in report.ambiguous:
+            log.warning("delivery %s to %s (%s, Message-ID %s) was in flight when its sender stopped: %s",
+                        d.id, d.recipient, d.message_key, d.message_id, "queued again" if resend else "held")
+        if report.requeued or report.ambiguous:
+            self._tick()
+
+    # ------------------------------------------------------------------ one batch
+    def _rendered(self, queue: deque[Delivery]) -> tuple[Delivery, OutgoingMessage] | None:
+        """The next row of the batch that renders; rows that cannot be rendered fail."""
+        while queue:
+            delivery = queue.popleft()
+            try:
+                message = self.render(delivery)
+            except Exception as exc:  # noqa: BLE001 - a bad row must not stop the others
+                log.error("cannot render delivery %s (%s to %s): %s", delivery.id, delivery.message_key,
+                          delivery.recipient, exc)
+                if self.store.mark_failed(delivery, f"render: {type(exc).__name__}: {exc}"):
+                    self.report.failed += 1
+                else:
+                    self.report.lost_claims += 1
+                self._tick()
+                continue
+            return delivery, message
+        return None
+
+    def _begun(self, queue: deque[Delivery]) -> tuple[Delivery, OutgoingMessage] | None:
+        while not self.stopping():
+            item = self._rendered(queue)
+            if item is None:
+                return None
+            if self.store.begin_send(item[0], item[1].message_id):
+                return item
+            self.report.lost_claims += 1
+        return None
+
+    def send_batch(self, batch: list[Delivery]) -> None:
+        queue = deque(batch)
+        current = self._begun(queue)
+        while current is not None:
+            delivery, message = current
+            if self.stopping():  # marked, but not handed to the transport yet: give it back too
+                queue.appendleft(delivery)
+                break
+            try:
+                self.transport.send(message)
+            except SendError as exc:
+                self.failure(delivery, exc)
+                current = self._begun(queue)
+            except Exception as exc:
+                log.exception("transport %s crashed on delivery %s", getattr(self.transport, "name", "?"), delivery.id)
+                self.failure(delivery, SendError(f"transport error: {type(exc).__name__}: {exc}", transient=True))
+                current = self._begun(queue)
+            else:
+                current = self.success(delivery, message, queue)
+            self._tick()
+        self.release(queue)
+
+    def success(self, delivery: Delivery, message: OutgoingMessage, queue: deque[Delivery]):
+        following = None if self.stopping() else self._rendered(queue)
+        if following is None:
+            ok, began = self.store.mark_sent(delivery, message.message_id), False
+        else:
+            ok, began = self.store.mark_sent_and_begin(delivery, message.message_id, following[0],
+                                                       following[1].message_id)
+        self.report.sent += 1  # the server took it, whatever the ledger says now
+        if not ok:
+            self.report.lost_claims += 1
+            log.warning("delivery %s was sent but its claim had been taken over (lease %ss too short?)",
+                        delivery.id, self.options.lease_seconds)
+        if following is None:
+            return None
+        if began:
+            return following
+        self.report.lost_claims += 1
+        return self._begun(queue)
+
+    def failure(self, delivery: Delivery, exc: SendError) -> None:
+        report, options = self.report, self.options
+        reason = f"{exc.code} {exc.reply}".strip() if exc.code else str(exc)
+        if exc.transient and delivery.attempts < options.max_attempts:
+            when = self.clock() + backoff(options, delivery.attempts)
+            ok = self.store.mark_retry(delivery, f"{reason} (attempt {delivery.attempts})", when)
+            report.retried += ok
+        else:
+            if exc.transient:
+                reason = f"gave up after {delivery.attempts} attempts: {reason}"
+            ok = self.store.mark_failed(delivery, reason)
+            report.failed += ok
+            if exc.bounce and delivery.subscriber_id is not None:
+                report.bounces += 1
+                self.store.record_bounce(delivery.subscriber_id, options.hard_bounce_limit)
+        if not ok:
+            report.lost_claims += 1
+        log.info("delivery %s to %s: %s", delivery.id, delivery.recipient, exc)
+
+    def release(self, queue: deque[Delivery]) -> None:
+        for delivery in queue:
+            if self.store.release_claim(delivery):
+                self.report.released += 1
+
+
+__all__ = ["DispatchReport", "backoff", "dispatch_pending"]

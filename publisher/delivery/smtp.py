@@ -1,0 +1,225 @@
+"""SMTP transport: one reused connection, STARTTLS or implicit TLS, AUTH, timeouts, a rate limit.
+
+``send()`` returns only after the server answered 250 to the end of DATA. Every failure is a
+``SendError``: 4xx answers and connection trouble (refused, reset, timeout, closed) are
+transient; 5xx answers are permanent and carry the code and the server's text, and a 5xx to
+RCPT that names the mailbox (550-554) is a hard bounce.
+
+A connection the server closed while idle is noticed at MAIL FROM (before any of the message was
+sent) and re-opened once, transparently. A connection lost after DATA began is ambiguous (the
+server may have taken the message); it is reported as transient, like every MTA does.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from typing import Self
+
+from .base import OutgoingMessage, SendError
+from .options import MailSettings
+
+log = logging.getLogger(__name__)
+
+BOUNCE_CODES = frozenset({550, 551, 552, 553, 554})
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+class RateLimiter:
+    """At most ``rate`` events per second, evenly spaced (a bucket of one)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.interval = 1.0 / rate
+        self.clock, self.sleep = clock, sleep
+        self._next: float | None = None
+
+    def wait(self) -> None:
+        now = self.clock()
+        if self._next is not None and self._next > now:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
+
+
+class SmtpTransport:
+    name = "smtp"
+
+    def __init__(
+        self,
+        options: MailSettings,
+        password: str | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_messages_per_connection: int = 500,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if options.smtp_ssl and options.smtp_starttls:
+            raise ValueError("smtp_ssl (implicit TLS, port 465) and smtp_starttls exclude each other")
+        self.options = options
+        if password is None and options.smtp_password is not None:
+            password = options.smtp_password.get_secret_value()
+        self._password = password
+        self._context = ssl_context
+        self.max_messages_per_connection = max_messages_per_connection
+        self.limiter = RateLimiter(options.rate_per_second, clock, sleep)
+        self._conn: smtplib.SMTP | None = None
+        self._sent_on_conn = 0
+        self.connections = 0  # opened so far (tests and logs)
+
+    # ------------------------------------------------------------------ connection
+    def _tls(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
+
+    def _open(self) -> smtplib.SMTP:
+        o = self.options
+        try:
+            if o.smtp_ssl:
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(o.smtp_host, o.smtp_port, timeout=o.timeout_seconds,
+                                                      context=self._tls())
+            else:
+                conn = smtplib.SMTP(o.smtp_host, o.smtp_port, timeout=o.timeout_seconds)
+            try:
+                conn.ehlo()
+                if o.smtp_starttls:
+                    if not conn.has_extn("starttls"):
+                        raise SendError(f"{o.smtp_host}:{o.smtp_port} does not offer STARTTLS "
+                                        "(smtp_starttls = true)", transient=True)
+                    conn.starttls(context=self._tls())
+                    conn.ehlo()
+                if o.smtp_user:
+                    conn.login(o.smtp_user, self._password or "")
+            except BaseException:
+                conn.close()
+                raise
+        except SendError:
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SendError(f"SMTP login as {o.smtp_user!r} refused: {exc.smtp_code} {_text(exc.smtp_error)}; "
+                            "check smtp_user and PUBLISHER_MAIL__SMTP_PASSWORD", transient=True,
+                            code=exc.smtp_code, reply=_text(exc.smtp_error)) from None
+        except smtplib.SMTPResponseException as exc:
+            raise SendError(f"SMTP server {o.smtp_host}:{o.smtp_port} refused the session: "
+                            f"{exc.smtp_code} {_text(exc.smtp_error)}", transient=True,
+                            code=exc.smtp_code, reply=_text(exc.smtp_error)) from None
+        except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            raise SendError(f"cannot connect to SMTP server {o.smtp_host}:{o.smtp_port}: {exc}",
+                            transient=True) from None
+        self.connections += 1
+        self._sent_on_conn = 0
+        return conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """QUIT and close the connection (if one is open)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ sending
+    def send(self, message: OutgoingMessage) -> None:
+        self.limiter.wait()
+        if self._conn is not None and self._sent_on_conn >= self.max_messages_per_connection:
+            self.close()
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            if self._conn is None:
+                self._conn = self._open()
+            try:
+                self._transaction(self._conn, message)
+            except _Stale:
+                self._drop()
+                if reused and attempt == 1:
+                    log.debug("SMTP connection was closed by the server; opening a new one")
+                    continue
+                raise SendError("the SMTP server closed the connection before MAIL FROM", transient=True) from None
+            self._sent_on_conn += 1
+            return
+
+    def _transaction(self, conn: smtplib.SMTP, message: OutgoingMessage) -> None:
+        mail_options: list[str] = []
+        if not message.data.isascii() and conn.has_extn("8bitmime"):
+            mail_options.append("BODY=8BITMIME")
+        if not (message.sender + message.recipient).isascii():
+            if not conn.has_extn("smtputf8"):
+                raise SendError(f"the SMTP server does not accept the non-ASCII address {message.recipient!r}"
+                                " (no SMTPUTF8)", transient=False, code=553, reply="SMTPUTF8 not offered",
+                                bounce=False)
+            mail_options.append("SMTPUTF8")
+        try:
+            code, reply = conn.mail(message.sender, mail_options)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            raise _Stale() from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            raise SendError(f"SMTP connection failed at MAIL FROM: {exc}", transient=True) from None
+        if code == 421:
+            raise _Stale()
+        if code != 250:
+            self._reset(code)
+            raise self._error("MAIL FROM", code, reply, message)
+        try:
+            code, reply = conn.rcpt(message.recipient)
+            if code not in (250, 251):
+                self._reset(code)
+                raise self._error("RCPT TO", code, reply, message)
+            code, reply = conn.data(message.data)
+        except SendError:
+            raise
+        except smtplib.SMTPDataError as exc:  # DATA itself refused (not 354)
+            self._reset(exc.smtp_code)
+            raise self._error("DATA", exc.smtp_code, exc.smtp_error, message) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            raise SendError(f"SMTP connection lost while sending to {message.recipient}: {exc or type(exc).__name__}"
+                            " (the server may or may not have taken it)", transient=True) from None
+        if code != 250:
+            self._reset(code)
+            raise self._error("end of DATA", code, reply, message)
+
+    def _reset(self, code: int) -> None:
+        if code == 421 or self._conn is None:
+            self._drop()
+            return
+        try:
+            self._conn.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
+
+    @staticmethod
+    def _error(stage: str, code: int, reply: bytes | str, message: OutgoingMessage) -> SendError:
+        text = _text(reply)
+        transient = 400 <= code < 500 or code < 400  # an odd non-5xx answer: try again later
+        bounce = not transient and stage == "RCPT TO" and code in BOUNCE_CODES
+        return SendError(f"{stage} <{message.recipient}>: {code} {text}", transient=transient, code=code,
+                         reply=text, bounce=bounce)
+
+
+class _Stale(Exception):
+    """The server had closed the connection before this message started (safe to retry)."""
+
