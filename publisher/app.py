@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from functools import cached_property
 from typing import Any
 
@@ -18,6 +19,12 @@ from .translate.base import EngineUnavailable
 from .translate.engines import build_engine
 from .translate.glossary import Glossary
 from .translate.service import TranslationService
+from .delivery.base import Transport
+from .delivery.dispatch import DispatchReport, dispatch_pending
+from .delivery.outbox import OutboxTransport
+from .delivery.render import Renderer
+from .delivery.smtp import SmtpTransport
+from .delivery.tokens import Tokens, load_secret
 
 
 class App:
@@ -36,6 +43,34 @@ class App:
     @cached_property
     def translation(self) -> TranslationService:
         return TranslationService(self.settings, self.store)
+
+    # ------------------------------------------------------------------ mail
+    @cached_property
+    def tokens(self) -> Tokens:
+        secret = self.settings.mail.secret_key
+        return Tokens(load_secret(secret.get_secret_value() if secret else None, self.settings.base_dir / "var"))
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        s = self.settings
+        return Renderer(s.site, s.mail, s.digest, s.dkim, self.store, self.tokens, [s.base_dir / "templates" / "email",
+                        s.base_dir / "templates"], s.translation.publish)
+
+    def transport(self) -> Transport:
+        if self.settings.mail.transport == "smtp":
+            return SmtpTransport(self.settings.mail)
+        return OutboxTransport(self.settings.mail)
+
+    def dispatch(self, message_key: str | None = None, stop: Any = None, progress: Any = None,
+                 wait_for_retries: bool = False) -> DispatchReport:
+        """Send what the ledger holds (or one message key's rows) through the configured transport."""
+        transport = self.transport()
+        try:
+            return dispatch_pending(self.store, transport, self.renderer.render, self.settings.mail,
+                                    owner=f"{socket.gethostname()}:{os.getpid()}", message_key=message_key,
+                                    stop=stop, progress=progress, wait_for_retries=wait_for_retries)
+        finally:
+            transport.close()
 
     def close(self) -> None:
         if "translation" in self.__dict__:

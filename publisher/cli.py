@@ -344,6 +344,13 @@ def run(ctx: click.Context) -> None:
     feeds = build_feeds(app.settings, app.store)
     out.print(f"feeds: {len(feeds.written)} written, {feeds.counts()['unchanged']} unchanged, in "
               f"{esc(app.settings.feeds.output_dir)}", highlight=False)
+    from .sending import queue_immediate
+
+    queued = queue_immediate(app.settings, app.store)
+    sent = app.dispatch()
+    where = app.settings.mail.outbox_dir if app.settings.mail.transport == "outbox" else app.settings.mail.smtp_host
+    out.print(f"mail: {queued.queued} queued for immediate subscribers; {esc(sent.summary())} ({esc(where)})",
+              highlight=False)
     ctx.invoke(releases_list, limit=20, source=None, as_json=False)
     app.close()
     sys.exit(code)

@@ -152,3 +152,173 @@ def subscribers_export(ctx: click.Context, path: Path | None, status: str | None
         out.print(f"wrote {text.count(chr(10)) - 1} subscriber(s) to {esc(path)}", highlight=False)
 
 
+
+
+# ---------------------------------------------------------------------------- send
+@main.group()
+def send() -> None:
+    """Queue and send messages through the send ledger (nothing is ever sent twice)."""
+
+
+def _dispatch_now(app, message_key: str | None, as_json: bool):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    total = sum(app.store.delivery_counts(message_key).get(s, 0) for s in ("queued", "retry"))
+    with Progress(TextColumn("sending"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  console=err, disable=as_json or not err.is_terminal, transient=True) as progress:
+        task = progress.add_task("sending", total=total or None)
+        report = app.dispatch(message_key=message_key,
+                              progress=lambda r: progress.update(task, completed=r.done))
+    return report
+
+
+def _print_queue(report, as_json: bool, sent=None) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        data = report.as_dict()
+        if sent is not None:
+            data["dispatch"] = sent.as_dict() if hasattr(sent, "as_dict") else sent.summary()
+        _dump(data)
+        return
+    for key, count in report.messages:
+        out.print(f"queued {count} × {esc(key)}", highlight=False)
+    for note in report.nothing_new:
+        out.print(f"[dim]nothing to send: {esc(note)}[/]", highlight=False)
+    if sent is not None:
+        out.print(esc(sent.summary()), highlight=False)
+
+
+@send.command("digest")
+@settings_option
+@click.option("--lang", required=True, help="The language of the digest (its subscribers get it).")
+@click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True)
+@click.option("--now", "now_", is_flag=True, help="Also send it in the foreground until its queue is empty.")
+@json_option
+@click.pass_context
+@handle_errors
+def send_digest(ctx: click.Context, lang: str, frequency: str, now_: bool, as_json: bool) -> None:
+    """Queue this period's digest now (the same message the schedule would send)."""
+    from .sending import QueueReport, queue_digest
+
+    app = _app(ctx)
+    plan, queued = queue_digest(app.settings, app.store, frequency, lang)
+    report = QueueReport()
+    if plan is None:
+        report.nothing_new.append(f"{frequency}:{lang}: nothing new since the last digest")
+    else:
+        report.messages.append((plan.message_key, queued))
+    sent = _dispatch_now(app, plan.message_key, as_json) if (now_ and plan) else None
+    _print_queue(report, as_json, sent)
+
+
+@send.command("release")
+@settings_option
+@click.argument("release_id")
+@click.option("--lang", "langs", multiple=True, help="Only these languages (repeat the option).")
+@click.option("--now", "now_", is_flag=True, help="Also send it in the foreground until its queue is empty.")
+@json_option
+@click.pass_context
+@handle_errors
+def send_release(ctx: click.Context, release_id: str, langs: tuple[str, ...], now_: bool, as_json: bool) -> None:
+    """Send one release to the confirmed subscribers of each language it is available in."""
+    from .sending import queue_release
+
+    app = _app(ctx)
+    report = queue_release(app.settings, app.store, release_id, list(langs) or None)
+    sent = None
+    if now_:
+        for key, _ in report.messages:
+            sent = _dispatch_now(app, key, as_json)
+    _print_queue(report, as_json, sent)
+
+
+@send.command("test")
+@settings_option
+@click.option("--to", "address", required=True, help="One address (need not be a subscriber).")
+@click.option("--lang", default=None, help="Language of the test message (default: the source language).")
+@click.pass_context
+@handle_errors
+def send_test(ctx: click.Context, address: str, lang: str | None) -> None:
+    """Send one test message now, synchronously, and say what the server answered."""
+    from .sending import queue_test
+
+    app = _app(ctx)
+    key = queue_test(app.store, address, lang or app.settings.site.source_language)
+    report = app.dispatch(message_key=key)
+    [row] = app.store.list_deliveries(message_key=key)
+    if row.status.value != "sent":
+        raise PublisherError(f"the test message to {row.recipient} was not sent: {row.status.value}: {row.last_error}")
+    out.print(f"sent to {esc(row.recipient)} via {esc(app.settings.mail.transport)} ({esc(row.message_id)})",
+              highlight=False)
+    del report
+
+
+@send.command("status")
+@settings_option
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@click.pass_context
+@handle_errors
+def send_status(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Queue counts, paused or not, and the messages that need a person (held, failed)."""
+    app = _app(ctx)
+    counts = app.store.delivery_counts()
+    paused = bool(app.store.get_control("sending").get("paused"))
+    attention = [d for status in ("held", "failed") for d in app.store.list_deliveries(status=status, limit=limit)]
+    if as_json:
+        _dump({"paused": paused, "counts": counts, "subscribers": app.store.subscriber_counts(),
+               "attention": [{"id": d.id, "message": d.message_key, "recipient": d.recipient, "status": d.status.value,
+                              "attempts": d.attempts, "error": d.last_error} for d in attention]})
+        return
+    out.print(("[yellow]sending is PAUSED[/]" if paused else "sending is running") + "  "
+              + "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    if attention:
+        table = Table("id", "message", "recipient", "status", "attempts", "server said")
+        for d in attention:
+            table.add_row(*map(esc, (d.id, d.message_key, d.recipient, d.status.value, d.attempts, d.last_error or "")))
+        out.print(table)
+
+
+@send.command("retry-failed")
+@settings_option
+@click.pass_context
+@handle_errors
+def send_retry_failed(ctx: click.Context) -> None:
+    """Queue failed and held messages again (held ones may then arrive twice: staff decide)."""
+    app = _app(ctx)
+    out.print(f"queued again: {app.store.requeue()}")
+
+
+@send.command("pause")
+@settings_option
+@click.pass_context
+@handle_errors
+def send_pause(ctx: click.Context) -> None:
+    """Stop sending (queued messages wait; nothing is lost)."""
+    _app(ctx).store.set_control("sending", {"paused": True})
+    out.print("sending paused")
+
+
+@send.command("resume")
+@settings_option
+@click.pass_context
+@handle_errors
+def send_resume(ctx: click.Context) -> None:
+    """Resume sending."""
+    _app(ctx).store.set_control("sending", {"paused": False})
+    out.print("sending resumed")
+
+
+@send.command("dispatch")
+@settings_option
+@json_option
+@click.pass_context
+@handle_errors
+def send_dispatch(ctx: click.Context, as_json: bool) -> None:
+    """Queue what is due (new releases for immediate subscribers) and send everything queued,
+    in the foreground (the service does this on its schedule)."""
+    from .sending import queue_immediate
+
+    app = _app(ctx)
+    report = queue_immediate(app.settings, app.store)
+    sent = _dispatch_now(app, None, as_json)
+    _print_queue(report, as_json, sent)
