@@ -2,11 +2,13 @@
 """Sending throughput against a ceiling measured in the same run, and the ledger's peak memory.
 
 A counting SMTP sink (aiosmtpd, tests/smtp_server.py) runs in its own process on loopback. Then:
-  ceiling   the same pre-built message bytes sent N times with plain smtplib over one persistent
+  ceiling   one rendered digest's bytes sent N times with plain smtplib over one persistent
             connection (sendmail per message; no database, no personalisation)
-  dispatch  N queued deliveries in a fresh store sent by dispatch_pending + SmtpTransport: claim
-            in batches under a lease, personalise (To address and unsubscribe token replaced in
-            the pre-built bytes), begin_send / send / mark_sent (one commit per message)
+  dispatch  a digest queued for N confirmed subscribers in a fresh store, sent by
+            dispatch_pending + SmtpTransport with the service's real Renderer: claim in batches
+            under a lease, render (Jinja2, gettext, inlined CSS once per language; per recipient
+            the address, Message-ID and signed unsubscribe/preferences links substituted),
+            begin_send / send / mark_sent (one commit per message)
 The ceiling is measured before and after dispatch; the ratio uses their mean.
   memory    a child process queues M deliveries into a fresh store and claims them all in
             batches; its peak RSS (ru_maxrss, interpreter and libraries included) is printed.
@@ -29,8 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,37 +47,44 @@ KEY = "digest:en:daily:2026-12-01"
 TO, MID, TOKEN = "to-placeholder@placeholder.invalid", "midplaceholder", "tokenplaceholder"
 
 
-def template() -> bytes:
-    """A digest-sized message (text + HTML, ~20 items) with placeholders, built once."""
-    items = [(f"IOM and partners item {i}: border management cooperation in the Western Balkans",
-              "The International Organization for Migration met the heads of border services. " * 4)
-             for i in range(20)]
-    text = "\n\n".join(f"{t}\n{b}\nhttps://news.example.org/en/{i}" for i, (t, b) in enumerate(items))
-    html = "".join(f'<h2 style="color:#0a3d62">{t}</h2><p style="margin:0 0 12px">{b}</p>'
-                   f'<p><a href="https://news.example.org/en/{i}">Read more</a></p>' for i, (t, b) in enumerate(items))
-    msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = f"IOM North Macedonia <{SENDER}>"
-    msg["To"] = TO
-    msg["Subject"] = "IOM North Macedonia: daily news"
-    msg["Message-ID"] = f"<{MID}@news.example.org>"
-    msg["List-Unsubscribe"] = f"<https://news.example.org/u/{TOKEN}>, <mailto:unsubscribe@news.example.org>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text + f"\n\nUnsubscribe: https://news.example.org/u/{TOKEN}\n", cte="quoted-printable")
-    msg.add_alternative(f"<html><body>{html}<p><a href=\"https://news.example.org/u/{TOKEN}\">"
-                        "Unsubscribe</a></p></body></html>", subtype="html", cte="quoted-printable")
-    return msg.as_bytes()
+def seed(store: Store, n: int) -> tuple[list[int], list[tuple[int, str]]]:
+    """Five releases with English translations and ``n`` confirmed English subscribers."""
+    import hashlib
+
+    from publisher.models import CleanRelease, SubscriberStatus
+
+    sample = (ROOT / "tests" / "data" / "iom-border-chiefs-meeting.mk.txt").read_text(encoding="utf-8")
+    paragraphs = sample.split("\n\n")[1:5]
+    ids = []
+    for i in range(5):
+        title, body = f"ИОМ: вест {i}", "\n\n".join(paragraphs)
+        clean = CleanRelease(source="bench", ref=f"{i}", raw=b"", content_type="text/plain", title=title, body=body,
+                             content_hash=hashlib.sha256(f"{i}{body}".encode()).hexdigest(), guid=f"g{i}", link=None,
+                             published_at=dt.datetime(2026, 12, 1, 8, i, tzinfo=dt.timezone.utc), language="mk")
+        release = store.save_release(clean)[1]
+        store.save_machine_translation(release, "en", f"IOM: news item {i} on border management in the Western Balkans",
+                                       "The International Organization for Migration met the heads of border services "
+                                       "of the Western Balkans in Skopje. " * 6 + "\n\nSecond paragraph.", "apertium", [])
+        ids.append(release.id)
+    recipients = []
+    for i in range(n):
+        sub, _ = store.add_subscriber(f"user{i}@example.org", "en", "daily", status=SubscriberStatus.CONFIRMED)
+        recipients.append((sub.id, sub.email))
+    return ids, recipients
 
 
-def personaliser(data: bytes):
-    to, mid_mark, token_mark = TO.encode(), MID.encode(), TOKEN.encode()
+def real_renderer(store: Store, folder: Path):
+    """The renderer the service uses (Jinja2 + gettext + inlined CSS once, per-recipient
+    substitution), without DKIM (which the MTA can do; see docs/delivery.md)."""
+    from publisher.delivery.options import DigestSettings, DkimSettings
+    from publisher.delivery.render import Renderer
+    from publisher.delivery.tokens import Tokens
+    from publisher.settings import SiteSettings
 
-    def render(delivery) -> OutgoingMessage:
-        token = f"{delivery.id:x}.{delivery.recipient.encode().hex()[:16]}".encode()
-        mid = f"{delivery.id}.{KEY.replace(':', '.')}".encode()
-        body = data.replace(to, delivery.recipient.encode(), 1).replace(mid_mark, mid, 1).replace(token_mark, token)
-        return OutgoingMessage(delivery.recipient, SENDER, body, f"<{mid.decode()}@news.example.org>")
-
-    return render
+    mail = MailSettings.model_validate({"from": f"IOM North Macedonia <{SENDER}>", "transport": "smtp"},
+                                       context={"base_dir": folder})
+    return Renderer(SiteSettings(), mail, DigestSettings(), DkimSettings(), store, Tokens("bench-secret"), [],
+                    {"en": "machine"})
 
 
 def start_sink() -> tuple[subprocess.Popen, int]:
@@ -113,16 +120,24 @@ def fresh_store(db_url: str | None, folder: Path) -> Store:
     return store
 
 
-def dispatch(port: int, data: bytes, n: int, db_url: str | None, folder: Path) -> dict:
+def prepare(n: int, db_url: str | None, folder: Path):  # type: ignore[no-untyped-def]
+    """A fresh store with the digest queued for n subscribers, the real renderer, and the bytes
+    of one rendered message (the ceiling sends those)."""
     store = fresh_store(db_url, folder)
+    ids, recipients = seed(store, n)
     t0 = time.perf_counter()
-    store.enqueue(KEY, "digest", "en", {}, [(None, f"user{i}@example.org") for i in range(n)])
+    store.enqueue(KEY, "digest", "en", {"releases": ids, "period": "2026-12-01", "frequency": "daily"}, recipients)
     queued = time.perf_counter() - t0
+    renderer = real_renderer(store, folder)
+    [first] = store.list_deliveries(message_key=KEY, recipient=recipients[0][1], limit=1)
+    return store, renderer, renderer.render(first).data, queued
+
+
+def dispatch(port: int, store: Store, renderer, n: int, queued: float) -> dict:  # type: ignore[no-untyped-def]
     options = MailSettings(transport="smtp", smtp_port=port, rate_per_second=10_000, batch_size=100)
     transport = SmtpTransport(options, max_messages_per_connection=n + 1)
-    render = personaliser(data)
     started = time.perf_counter()
-    report = dispatch_pending(store, transport, render, options, "bench")
+    report = dispatch_pending(store, transport, renderer.render, options, "bench", prepare=renderer.prepare)
     elapsed = time.perf_counter() - started
     transport.close()
     assert report.sent == n and store.delivery_counts() == {"sent": n}, report
@@ -158,12 +173,12 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_rows, args.db_url)
         return
-    data = template()
     sink, port = start_sink()
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            store, renderer, data, queued = prepare(args.messages, args.db_url, Path(tmp))
             before = ceiling(port, data, args.messages)
-            ours = dispatch(port, data, args.messages, args.db_url, Path(tmp))
+            ours = dispatch(port, store, renderer, args.messages, queued)
             after = ceiling(port, data, args.messages)
     finally:
         sink.terminate()

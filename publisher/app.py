@@ -68,7 +68,8 @@ class App:
         try:
             return dispatch_pending(self.store, transport, self.renderer.render, self.settings.mail,
                                     owner=f"{socket.gethostname()}:{os.getpid()}", message_key=message_key,
-                                    stop=stop, progress=progress, wait_for_retries=wait_for_retries)
+                                    stop=stop, progress=progress, wait_for_retries=wait_for_retries,
+                                    prepare=self.renderer.prepare)
         finally:
             transport.close()
 

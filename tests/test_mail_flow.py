@@ -126,3 +126,19 @@ def test_staff_commands_test_send_status_pause_resume(app, smtp, site):
     # the release again: same message key, nobody gets it twice
     code, out, _ = run("send", "release", "1", "--lang", "en", "--now", settings=site.settings_file)
     assert "queued 0" in out and len(smtp.received()) == 2
+
+
+def test_dispatch_loads_each_batch_of_subscribers_in_one_query(app, smtp, monkeypatch):
+    store = app.store
+    for i in range(5):
+        subscribe(store, f"p{i}@example.org", "en", "daily", app.settings.site.languages, "staff", confirmed=True)
+    seed(store)
+    start_cursors(store, dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc))
+    queue_digests(app.settings, store, "daily", langs=["en"])
+
+    def one_by_one(*_args):
+        raise AssertionError("a subscriber was read one by one")
+
+    monkeypatch.setattr(store, "get_subscriber", one_by_one)
+    assert app.dispatch().sent == 5
+    assert sorted(r.recipients[0] for r in smtp.wait_for(5)) == [f"p{i}@example.org" for i in range(5)]

@@ -101,13 +101,15 @@ def dispatch_pending(
     sleep: Callable[[float], None] = time.sleep,
     wait_for_retries: bool = False,
     poll_seconds: float = 1.0,
+    prepare: Callable[[list[Delivery]], None] | None = None,
 ) -> DispatchReport:
     """Send due rows (all, or one ``message_key``'s) until none is due. With
     ``wait_for_retries`` keep going (sleeping ``poll_seconds``) until nothing is queued or
-    waiting for a retry."""
-    return _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep).run(
-        wait_for_retries, poll_seconds
-    )
+    waiting for a retry. ``prepare(batch)``, if given, is called with each claimed batch before
+    any of it is rendered (the renderer loads the batch's subscribers in one query)."""
+    dispatcher = _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep)
+    dispatcher.prepare = prepare
+    return dispatcher.run(wait_for_retries, poll_seconds)
 
 
 class _Dispatcher:
@@ -116,6 +118,7 @@ class _Dispatcher:
         self.owner, self.message_key, self.stop = owner, message_key, stop
         self.progress, self.clock, self.sleep = progress, clock, sleep
         self.report = DispatchReport()
+        self.prepare: Callable[[list[Delivery]], None] | None = None
 
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -195,6 +198,11 @@ class _Dispatcher:
         return None
 
     def send_batch(self, batch: list[Delivery]) -> None:
+        if self.prepare is not None:
+            try:
+                self.prepare(batch)
+            except Exception:  # an optimisation only: rendering loads what it needs itself
+                log.exception("preparing a batch of %d deliveries failed", len(batch))
         queue = deque(batch)
         current = self._begun(queue)
         while current is not None:

@@ -71,6 +71,7 @@ class Renderer:
         self._envs: dict[str, Environment] = {}
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
         self.builds = 0  # how many MessageTemplates were built (tests check the cache with it)
+        self._prefetched: dict[int, Subscriber] = {}  # the claimed batch's subscribers (prepare)
 
     # ------------------------------------------------------------------ public
     def render(self, delivery: Delivery, subscriber: Subscriber | None = None) -> OutgoingMessage:
@@ -99,6 +100,11 @@ class Renderer:
             self._cache.popitem(last=False)
         return built
 
+    def prepare(self, batch: list[Delivery]) -> None:
+        """Load the subscribers of a claimed batch in one query (dispatch calls this)."""
+        ids = [d.subscriber_id for d in batch if d.subscriber_id is not None]
+        self._prefetched = {s.id: s for s in self.store.get_subscribers(ids)} if ids else {}
+
     def personal_values(self, delivery: Delivery, subscriber: Subscriber | None = None) -> dict[str, str]:
         base = self.site.base_url
         if delivery.subscriber_id is None:
@@ -107,6 +113,8 @@ class Renderer:
             sid, version = 0, 0  # a staff test send: the links are well-formed and lead nowhere
         else:
             if subscriber is None or subscriber.id != delivery.subscriber_id:
+                subscriber = self._prefetched.get(delivery.subscriber_id)
+            if subscriber is None:
                 subscriber = self.store.get_subscriber(delivery.subscriber_id)
             if subscriber is None:
                 raise RenderError(f"delivery {delivery.id}: subscriber {delivery.subscriber_id} no longer exists")

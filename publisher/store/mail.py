@@ -93,6 +93,15 @@ class MailStoreMixin:
             row = self._subscriber_row(session, key)
             return _subscriber(row) if row is not None else None
 
+    def get_subscribers(self, ids: Sequence[int]) -> list[Subscriber]:
+        """Several subscribers by id in one query (unknown ids are left out)."""
+        found: list[Subscriber] = []
+        with self.session() as session:
+            for start in range(0, len(ids), 1000):
+                chunk = list(ids[start : start + 1000])
+                found.extend(_subscriber(r) for r in session.scalars(select(SubscriberRow).where(SubscriberRow.id.in_(chunk))))
+        return found
+
     def _subscriber_row(self, session: Any, key: int | str) -> SubscriberRow | None:
         if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
             return session.get(SubscriberRow, int(key))
