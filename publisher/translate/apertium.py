@@ -99,34 +99,11 @@ class _Pipe:
         return self.proc.poll() is None
 
     def ask(self, block: str, deadline: float) -> str:
-        pending = block.replace("\0", " ").encode("utf-8") + b"\0"
-        buf = bytearray()
-        out_fd, in_fd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Stuck("no answer in time")
-            readable, writable, _ = select.select([out_fd], [in_fd] if pending else [], [], remaining)
-            if writable:
-                try:
-                    pending = pending[os.write(in_fd, pending[:65536]) :]
-                except BrokenPipeError:
-                    raise _Stuck("the pipeline exited") from None
-                except BlockingIOError:
-                    pass
-            if readable:
-                try:
-                    chunk = os.read(out_fd, 65536)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    raise _Stuck(f"the pipeline exited: {self.last_error()}")
-                buf += chunk
-                end = buf.find(b"\0")
-                if end >= 0:
-                    if end + 1 < len(buf):  # more than one answer: out of step, do not trust it
-                        raise _Stuck("the pipeline answered out of step")
-                    return buf[:end].decode("utf-8", "replace")
+        """One block, one answer (more than one answer back means out of step)."""
+        try:
+            return self.ask_many([block], deadline - time.monotonic())[0]
+        except _Stuck as exc:
+            raise _Stuck(str(exc)) from None  # a partial answer of one block is no answer
 
     def ask_many(self, blocks: Sequence[str], timeout: float) -> list[str]:
         """Pipelined: keep writing blocks while answers come back, so every program in the
