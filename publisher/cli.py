@@ -326,11 +326,24 @@ def releases_quarantine(ctx: click.Context, limit: int, source: str | None, as_j
 # ---------------------------------------------------------------------------- run
 @main.command()
 @settings_option
+@click.option("--once", is_flag=True, help="One cycle (ingest, translate, feeds, immediate mail), then exit.")
+@click.option("--no-web", is_flag=True, help="Do not start the web server in this process.")
 @click.pass_context
 @handle_errors
-def run(ctx: click.Context) -> None:
-    """Run the service. For now: one cycle (ingest every source, translate what is pending,
-    rebuild the feeds), then the stored releases and the state of their translations."""
+def run(ctx: click.Context, once: bool, no_web: bool) -> None:
+    """Run the service: the scheduler (poll, translate, feeds, send, digests; only one process
+    on a database schedules, others wait to take over) and the web server, until SIGTERM/Ctrl-C.
+    With --once: one cycle (ingest every source, translate what is pending, rebuild the feeds,
+    send to immediate subscribers), then the stored releases and the state of their translations."""
+    if not once:
+        from .service import serve
+
+        service_app = _app(ctx)
+        try:
+            code = serve(service_app, web=not no_web, echo=lambda line: out.print(esc(line), highlight=False))
+        finally:
+            service_app.close()
+        sys.exit(code)
     from .feeds import build_feeds
     from .translate.stage import translate_pending
 

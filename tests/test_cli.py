@@ -119,7 +119,7 @@ def test_console_script_runs_as_a_real_process(site):
     exe = Path(sys.executable).with_name("publisher")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
     proc = subprocess.run(
-        [str(exe), "--settings", str(site.settings_file), "run"],
+        [str(exe), "--settings", str(site.settings_file), "run", "--once"],
         capture_output=True, text=True, encoding="utf-8", env=env, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -22,6 +22,7 @@ from ..models import (
 )
 from . import db
 from .schema import QuarantineRow, ReleaseRow, RevisionRow, SourceStateRow, utcnow
+from .leases import LeaseStoreMixin
 from .mail import MailStoreMixin
 from .translations import TranslationStoreMixin
 
@@ -75,7 +76,7 @@ def _quarantine(row: QuarantineRow, size: int) -> QuarantineItem:
     )
 
 
-class Store(TranslationStoreMixin, MailStoreMixin):
+class Store(TranslationStoreMixin, MailStoreMixin, LeaseStoreMixin):
     def __init__(self, url: str, echo: bool = False, check: bool = True):
         self.url = url
         self.engine: Engine = db.make_engine(url, echo=echo)
