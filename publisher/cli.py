@@ -372,6 +372,7 @@ def run(ctx: click.Context, once: bool, no_web: bool) -> None:
 from . import cli_translate  # noqa: E402,F401  (registers translate, translations, glossary)
 from . import cli_mail  # noqa: E402,F401  (registers subscribers, send)
 from . import cli_feeds  # noqa: E402,F401  (registers feeds build/serve)
+from . import cli_web  # noqa: E402,F401  (registers web, users)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

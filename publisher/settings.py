@@ -35,6 +35,7 @@ from .config_types import LangCode, Regex, ResolvedPath, Section, SourceName
 from .translate.options import TranslationSettings
 from .delivery.options import DigestSettings, DkimSettings, MailSettings
 from .feeds.options import FeedsSettings
+from .web.options import WebSettings
 from .scheduler_options import SchedulerSettings
 
 
@@ -183,6 +184,7 @@ class Settings(Section):
     dkim: DkimSettings = Field(default_factory=dict)
     digest: DigestSettings = Field(default_factory=dict)
     feeds: FeedsSettings = Field(default_factory=dict)
+    web: WebSettings = Field(default_factory=dict)
     scheduler: SchedulerSettings = Field(default_factory=dict)
     sources: list[SourceOptions] = Field(default_factory=_default_sources)
 

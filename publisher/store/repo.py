@@ -25,6 +25,7 @@ from .schema import QuarantineRow, ReleaseRow, RevisionRow, SourceStateRow, utcn
 from .leases import LeaseStoreMixin
 from .mail import MailStoreMixin
 from .translations import TranslationStoreMixin
+from .users import UserStoreMixin
 
 
 def release_uid(clean: CleanRelease) -> str:
@@ -76,7 +77,7 @@ def _quarantine(row: QuarantineRow, size: int) -> QuarantineItem:
     )
 
 
-class Store(TranslationStoreMixin, MailStoreMixin, LeaseStoreMixin):
+class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin):
     def __init__(self, url: str, echo: bool = False, check: bool = True):
         self.url = url
         self.engine: Engine = db.make_engine(url, echo=echo)

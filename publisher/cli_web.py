@@ -1,0 +1,85 @@
+"""CLI: publisher web (the web app alone; it never sends mail but the staff test send) and
+publisher users add/list (staff logins for the web pages)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .cli import _app, _dump, err, esc, handle_errors, json_option, main, out, settings_option
+from .errors import PublisherError
+
+
+@main.command("web")
+@settings_option
+@click.option("--host", default=None, help="Address to listen on (default: [web] host).")
+@click.option("--port", default=None, type=int, help="Port (default: [web] port).")
+@click.pass_context
+@handle_errors
+def web(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the web app alone (feeds, public and staff pages, API) until Ctrl-C. It queues
+    messages; the service (`publisher run`) sends them."""
+    import uvicorn
+
+    from .web.app import create_app
+
+    app = _app(ctx)
+    options = app.settings.web
+    host, port = host or options.host, port or options.port
+    err.print(f"serving on http://{esc(host)}:{port}/ (staff: /staff/)", highlight=False)
+    uvicorn.run(create_app(app.settings, app), host=host, port=port, log_level="warning",
+                proxy_headers=bool(options.forwarded_allow_ips),
+                forwarded_allow_ips=",".join(options.forwarded_allow_ips) or None)
+
+
+@main.group()
+def users() -> None:
+    """Staff users who log in to the web pages."""
+
+
+@users.command("add")
+@settings_option
+@click.argument("name")
+@click.option("--email", default=None, help="Where 'test send to me' goes.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is made).")
+@click.pass_context
+@handle_errors
+def users_add(ctx: click.Context, name: str, email: str | None, password_stdin: bool) -> None:
+    """Add a staff user; without --password-stdin a password is generated and printed once."""
+    from .subscriptions import normalise_email
+    from .web.security import generate_password, hash_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < 10:
+            raise PublisherError("the password must have at least 10 characters")
+        generated = False
+    else:
+        password, generated = generate_password(), True
+    app = _app(ctx)
+    user = app.store.add_staff_user(name, hash_password(password), normalise_email(email) if email else None)
+    app.close()
+    err.print(f"staff user {esc(user.name)} added", highlight=False)
+    if generated:
+        out.print(f"password: {esc(password)}", highlight=False)
+
+
+@users.command("list")
+@settings_option
+@json_option
+@click.pass_context
+@handle_errors
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """Staff users and their last login."""
+    app = _app(ctx)
+    rows = [{"name": u.name, "email": u.email, "active": u.active,
+             "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+            for u in app.store.list_staff_users()]
+    app.close()
+    if as_json:
+        _dump(rows)
+        return
+    for row in rows:
+        out.print(f"{esc(row['name'])}  {esc(row['email'] or '-')}  last login: {esc(row['last_login_at'] or 'never')}",
+                  highlight=False)

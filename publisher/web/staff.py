@@ -1,0 +1,245 @@
+"""Staff pages behind a login: dashboard, translation review, digest preview, sending controls,
+quarantine. Every form is POST with the session's CSRF token; every action is one of
+publisher.web.actions (the JSON API calls the same ones)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..errors import PublisherError
+from ..store.users import StaffUser
+from . import actions
+from .security import (CSP_EMAIL, CSRF_FIELD, burn_time, client_ip, csrf_ok, csrf_token, hash_password,
+                       needs_rehash, safe_next, same_origin, verify_password)
+
+if TYPE_CHECKING:
+    from .app import WebContext
+
+LANG = "en"  # the staff pages are in English (their strings still go through the catalogs)
+
+
+def password_mark(user: StaffUser) -> str:
+    """Kept in the session: a changed password ends every older session."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def authenticate(app: Any, name: str, password: str) -> StaffUser | None:
+    user = app.store.get_staff_user(name.strip()) if name.strip() else None
+    if user is None or not user.active:
+        burn_time(password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user = app.store.update_staff_user(user.id, password_hash=hash_password(password))
+    app.store.update_staff_user(user.id, logged_in=True)
+    return user
+
+
+def session_user(app: Any, request: Request) -> StaffUser | None:
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = app.store.get_staff_user(uid)
+    if user is None or not user.active or request.session.get("pw") != password_mark(user):
+        return None
+    return user
+
+
+class StaffPages:
+    def __init__(self, ctx: WebContext):
+        self.ctx = ctx
+        self.app, self.pages = ctx.app, ctx.pages
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/staff/login", self.login, methods=["GET", "POST"]),
+            Route("/staff/logout", self.logout, methods=["POST"]),
+            Route("/staff/", self.dashboard),
+            Route("/staff/releases/{id:int}/{lang}", self.review),
+            Route("/staff/releases/{id:int}/{lang}/{action}", self.review_action, methods=["POST"]),
+            Route("/staff/preview", self.preview),
+            Route("/staff/preview/frame", self.preview_frame),
+            Route("/staff/send/{action}", self.send_action, methods=["POST"]),
+            Route("/staff/quarantine", self.quarantine),
+        ]
+
+    # ------------------------------------------------------------------ plumbing
+    async def _user(self, request: Request) -> StaffUser | None:
+        user = await run_in_threadpool(session_user, self.app, request)
+        if user is not None:
+            request.scope["staff_user"] = user
+        return user
+
+    def _to_login(self, request: Request) -> Response:
+        target = safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
+
+    def _page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        context.setdefault("flash", request.session.pop("flash", None))
+        return self.pages.render(request, name, LANG, status, switch_path="", switch=[], **context)
+
+    def _back(self, request: Request, where: str, message: str, ok: bool = True) -> Response:
+        request.session["flash"] = {"ok": ok, "text": message}
+        return RedirectResponse(safe_next(where), status_code=303)
+
+    async def _checked_form(self, request: Request) -> tuple[StaffUser | None, Any, Response | None]:
+        user = await self._user(request)
+        if user is None:
+            return None, None, self._to_login(request)
+        form = await request.form()
+        if not csrf_ok(request, form.get(CSRF_FIELD)) or not same_origin(request, self.app.settings.site.base_url):
+            return user, form, HTMLResponse("CSRF check failed: reload the page and try again.", status_code=403)
+        return user, form, None
+
+    # ------------------------------------------------------------------ login
+    async def login(self, request: Request) -> Response:
+        target = safe_next(request.query_params.get("next"))
+        if request.method == "GET":
+            return self._page(request, "staff/login.html.j2", title="Staff login", next=target, error="")
+        form = await request.form()
+        target = safe_next(str(form.get("next", "")))
+        if not csrf_ok(request, form.get(CSRF_FIELD)) or not same_origin(request, self.app.settings.site.base_url):
+            return self._page(request, "staff/login.html.j2", 400, title="Staff login", next=target,
+                              error="The form had expired. Please try again.")
+        wait = self.ctx.limiter.hit("login", client_ip(request))
+        if wait is not None:
+            response = self._page(request, "staff/login.html.j2", 429, title="Staff login", next=target,
+                                  error="Too many attempts. Please try again in a few minutes.")
+            response.headers["Retry-After"] = str(int(wait))
+            return response
+        user = await run_in_threadpool(authenticate, self.app, str(form.get("name", "")),
+                                       str(form.get("password", "")))
+        if user is None:
+            return self._page(request, "staff/login.html.j2", 401, title="Staff login", next=target,
+                              error="Wrong name or password.")
+        request.session.clear()  # a new session (and CSRF token) after login: no fixation
+        request.session.update({"uid": user.id, "pw": password_mark(user)})
+        csrf_token(request)
+        return RedirectResponse(target, status_code=303)
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        if csrf_ok(request, form.get(CSRF_FIELD)):
+            request.session.clear()
+        return RedirectResponse("/staff/login", status_code=303)
+
+    # ------------------------------------------------------------------ pages
+    async def dashboard(self, request: Request) -> Response:
+        if await self._user(request) is None:
+            return self._to_login(request)
+        data = await run_in_threadpool(actions.dashboard, self.app)
+        return self._page(request, "staff/dashboard.html.j2", title="Dashboard", data=data)
+
+    async def review(self, request: Request) -> Response:
+        if await self._user(request) is None:
+            return self._to_login(request)
+        try:
+            data = await run_in_threadpool(actions.review, self.app, request.path_params["id"],
+                                           request.path_params["lang"])
+        except actions.ActionError as exc:
+            return self._page(request, "staff/error.html.j2", exc.status, title="Not found", error=str(exc))
+        return self._page(request, "staff/review.html.j2", title=f"Review {data['release']['id']} "
+                          f"({request.path_params['lang']})", data=data, lang_code=request.path_params["lang"])
+
+    async def review_action(self, request: Request) -> Response:
+        user, form, refused = await self._checked_form(request)
+        if refused is not None:
+            return refused
+        rid, lang, action = request.path_params["id"], request.path_params["lang"], request.path_params["action"]
+        here = f"/staff/releases/{rid}/{lang}"
+        calls = {
+            "approve": lambda: actions.approve(self.app, rid, lang, user.name),
+            "edit": lambda: actions.edit(self.app, rid, lang, str(form.get("title", "")), str(form.get("body", "")),
+                                         user.name),
+            "retranslate": lambda: actions.retranslate(self.app, rid, lang, str(form.get("engine", "")) or None),
+        }
+        if action not in calls:
+            return HTMLResponse("unknown action", status_code=404)
+        try:
+            result = await run_in_threadpool(calls[action])
+        except PublisherError as exc:
+            return self._back(request, here, str(exc), ok=False)
+        return self._back(request, here, f"{action}: the {lang} translation is now {result['status']}")
+
+    async def preview(self, request: Request) -> Response:
+        if await self._user(request) is None:
+            return self._to_login(request)
+        lang = request.query_params.get("lang", self.app.settings.site.source_language)
+        frequency = request.query_params.get("frequency", "daily")
+        try:
+            data = await run_in_threadpool(actions.preview_digest, self.app, lang, frequency)
+            error = ""
+        except PublisherError as exc:
+            data, error = None, str(exc)
+        return self._page(request, "staff/preview.html.j2", title="Digest preview", data=data, error=error,
+                          lang_code=lang, frequency=frequency, frame=f"/staff/preview/frame?lang={quote(lang)}"
+                          f"&frequency={quote(frequency)}")
+
+    async def preview_frame(self, request: Request) -> Response:
+        """The e-mail's own HTML, shown in a sandboxed frame with a CSP of its own."""
+        if await self._user(request) is None:
+            return HTMLResponse("log in first", status_code=401)
+        try:
+            data = await run_in_threadpool(actions.preview_digest, self.app, request.query_params.get("lang", ""),
+                                           request.query_params.get("frequency", "daily"))
+        except PublisherError as exc:
+            return HTMLResponse(f"<p>{_esc(str(exc))}</p>", status_code=404, headers={"Content-Security-Policy": CSP_EMAIL})
+        return HTMLResponse(data["html"], headers={"Content-Security-Policy": CSP_EMAIL,
+                                                   "X-Frame-Options": "SAMEORIGIN"})
+
+    async def send_action(self, request: Request) -> Response:
+        user, form, refused = await self._checked_form(request)
+        if refused is not None:
+            return refused
+        action = request.path_params["action"]
+        lang = str(form.get("lang", "all"))
+        calls = {
+            "release": lambda: actions.send_release(self.app, str(form.get("release", "")), lang),
+            "digest": lambda: actions.send_digest(self.app, str(form.get("frequency", "daily")), lang),
+            "test": lambda: actions.test_send(self.app, str(form.get("to", "") or user.email or ""),
+                                              lang if lang != "all" else self.app.settings.site.source_language),
+            "retry": lambda: actions.retry_failed(self.app),
+            "pause": lambda: actions.set_paused(self.app, True),
+            "resume": lambda: actions.set_paused(self.app, False),
+        }
+        if action not in calls:
+            return HTMLResponse("unknown action", status_code=404)
+        try:
+            result = await run_in_threadpool(calls[action])
+        except PublisherError as exc:
+            return self._back(request, "/staff/", f"{action}: {exc}", ok=False)
+        return self._back(request, "/staff/", f"{action}: {_summary(action, result)}",
+                          ok=result.get("status", "sent") == "sent")
+
+    async def quarantine(self, request: Request) -> Response:
+        if await self._user(request) is None:
+            return self._to_login(request)
+        items = await run_in_threadpool(actions.quarantine, self.app)
+        return self._page(request, "staff/quarantine.html.j2", title="Quarantine", items=items)
+
+
+def _summary(action: str, result: dict[str, Any]) -> str:
+    if action in ("release", "digest"):
+        parts = [f"queued {n} × {key}" for key, n in ((m["key"], m["queued"]) for m in result["messages"])]
+        parts += [f"nothing to send for {note}" for note in result["nothing_new"]]
+        return "; ".join(parts) or "nothing queued"
+    if action == "test":
+        extra = f" ({result['error']})" if result.get("error") else ""
+        return f"test message to {result['recipient']}: {result['status']}{extra}"
+    if action == "retry":
+        return f"{result['queued_again']} queued again"
+    return "sending paused" if result.get("paused") else "sending resumed"
+
+
+def _esc(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
