@@ -133,3 +133,25 @@ class Site:
         target = self.inbox / name
         shutil.copy(SAMPLE, target)
         return target
+
+
+@pytest.fixture
+def ingest():
+    """Run one ingest with the site's current settings; returns (report, app). Apps are closed
+    at the end of the test."""
+    from publisher.app import App
+
+    apps = []
+
+    def run(site):
+        apps.append(App(site.settings()))
+        return apps[-1].ingest(), apps[-1]
+
+    yield run
+    for app in apps:
+        app.close()
+
+
+def paths(httpserver) -> list[str]:
+    """The paths a pytest-httpserver was asked for, in order."""
+    return [request.path for request, _ in httpserver.log]

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 import pytest
 from werkzeug import Request, Response
 
-from publisher.app import App
+from .conftest import paths
 
 UTC = dt.timezone.utc
 P1 = (
@@ -73,24 +73,6 @@ def feed_toml(name: str, url: str, **options: object) -> str:
     lines = ["", "[[sources]]", f'name = "{name}"', 'type = "feed"', f'url = "{url}"']
     lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def ingest():
-    """Run one ingest with the site's current settings; returns (report, app)."""
-    apps: list[App] = []
-
-    def run(site):
-        apps.append(App(site.settings()))
-        return apps[-1].ingest(), apps[-1]
-
-    yield run
-    for app in apps:
-        app.close()
-
-
-def paths(httpserver) -> list[str]:
-    return [request.path for request, _ in httpserver.log]
 
 
 def test_rss_full_content_entries_become_releases(site, httpserver, ingest):

@@ -14,10 +14,11 @@ import json
 import pytest
 from werkzeug import Request, Response
 
-from publisher.app import App
 from publisher.errors import ItemRejected, SourceError
 from publisher.sources.extract import extract_html
 from publisher.sources.http import HttpOptions, PoliteClient
+
+from .conftest import paths
 
 UTC = dt.timezone.utc
 P1 = (
@@ -98,23 +99,6 @@ def page_toml(name: str, url: str, selector: str = "article h2 a", **options: ob
              f"link_selector = {json.dumps(selector)}"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def ingest():
-    apps: list[App] = []
-
-    def run(site):
-        apps.append(App(site.settings()))
-        return apps[-1].ingest(), apps[-1]
-
-    yield run
-    for app in apps:
-        app.close()
-
-
-def paths(httpserver) -> list[str]:
-    return [request.path for request, _ in httpserver.log]
 
 
 def test_listing_links_are_resolved_filtered_and_each_article_extracted(site, httpserver, ingest):
