@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 
 from publisher.app import App
 from publisher.scheduler import Service
@@ -22,13 +23,20 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = App.from_settings_file(argv[0])
 
+    lock = threading.Lock()  # events come from several threads: one whole line at a time
+
+    def emit(line: str) -> None:
+        with lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
     def on_event(name: str, **info: object) -> None:
         info = {k: v for k, v in info.items() if k != "jobs"}
-        print(json.dumps({"event": name, **info}, default=str), flush=True)
+        emit(json.dumps({"event": name, **info}, default=str))
 
     service = Service(app, on_event=on_event)
     try:
-        return serve(app, web=False, echo=lambda line: print(line, flush=True), service=service)
+        return serve(app, web=False, echo=emit, service=service)
     finally:
         app.close()
 
