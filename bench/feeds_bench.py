@@ -192,7 +192,7 @@ def main() -> None:
     entries = sum(len(s.entries) for s in specs.values())
     print(f"{entries} entries in 6 feeds ({sum(ours_bytes.values()) / 1e6:.1f} MB; "
           f"lxml floor {sum(floor_bytes.values()) / 1e6:.1f} MB); best of {args.repeat}")
-    print(f"| phase | seconds | × floor |\n|---|---:|---:|")
+    print("| phase | seconds | × floor |\n|---|---:|---:|")
     print(f"| floor (store reads + entry data + lxml + write) | {floor:.3f} | 1.00 |")
     print(f"| full build_feeds | {full:.3f} | {full / floor:.2f} |")
     print(f"| render only: lxml floor | {render_floor:.3f} | 1.00 |")

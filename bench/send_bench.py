@@ -36,7 +36,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from publisher.delivery.base import OutgoingMessage
 from publisher.delivery.dispatch import dispatch_pending
 from publisher.delivery.options import MailSettings
 from publisher.delivery.smtp import SmtpTransport

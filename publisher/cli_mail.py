@@ -176,7 +176,7 @@ def _print_queue(report, as_json: bool, sent=None) -> None:  # type: ignore[no-u
     if as_json:
         data = report.as_dict()
         if sent is not None:
-            data["dispatch"] = sent.as_dict() if hasattr(sent, "as_dict") else sent.summary()
+            data["dispatch"] = sent.summary()
         _dump(data)
         return
     for key, count in report.messages:
@@ -243,13 +243,12 @@ def send_test(ctx: click.Context, address: str, lang: str | None) -> None:
 
     app = _app(ctx)
     key = queue_test(app.store, address, lang or app.settings.site.source_language)
-    report = app.dispatch(message_key=key)
+    app.dispatch(message_key=key)
     [row] = app.store.list_deliveries(message_key=key)
     if row.status.value != "sent":
         raise PublisherError(f"the test message to {row.recipient} was not sent: {row.status.value}: {row.last_error}")
     out.print(f"sent to {esc(row.recipient)} via {esc(app.settings.mail.transport)} ({esc(row.message_id)})",
               highlight=False)
-    del report
 
 
 @send.command("status")
