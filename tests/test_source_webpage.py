@@ -17,6 +17,7 @@ from werkzeug import Request, Response
 from publisher.errors import ItemRejected, SourceError
 from publisher.sources.extract import extract_html
 from publisher.sources.http import HttpOptions, PoliteClient
+from publisher.sources.netpolicy import NetworkPolicy
 
 from .conftest import P1, P2, P3, P4, paths
 
@@ -77,6 +78,8 @@ def write_settings(site, sources: str, user_agent: str = UA) -> None:
 
 
 def page_toml(name: str, url: str, selector: str = "article h2 a", **options: object) -> str:
+    # the test server is on loopback, which the network policy refuses unless the source allows it
+    options = {"allow_private_networks": True, **options}
     lines = ["", "[[sources]]", f'name = "{name}"', 'type = "webpage"', f'url = "{url}"',
              f"link_selector = {json.dumps(selector)}"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
@@ -184,7 +187,14 @@ def test_listing_redirected_to_another_host_keeps_its_articles(site, httpserver,
     httpserver.expect_request("/staro/").respond_with_data("", status=301, headers={"Location": moved})
     httpserver.expect_request("/novo/").respond_with_data(listing_html("1", "2"), content_type="text/html")
     serve_articles(httpserver, keys="12", prefix="/novo/")
+    # the other host must be allowed: by default the source fetches only from its own origin
     write_settings(site, page_toml("moved", httpserver.url_for("/staro/")))
+    report, app = ingest(site)
+    [(name, message)] = report.failed_sources
+    assert name == "moved" and "refused by the network policy (origin rule)" in message and moved in message
+    assert paths(httpserver) == ["/staro/"]  # the refused hop was never requested
+
+    write_settings(site, page_toml("moved", httpserver.url_for("/staro/"), allowed_hosts=[f"127.0.0.1:{httpserver.port}"]))
     report, app = ingest(site)
     assert not report.failed_sources and report.counts()["new"] == 2
     assert sorted(r.title for r in app.store.list_releases()) == sorted([TITLES["1"], TITLES["2"]])
@@ -241,28 +251,35 @@ def client(interval: float = 0.0, max_bytes: int = 5_000_000, clock: FakeClock |
     return PoliteClient(options, clock=clock, sleep=clock.sleep)
 
 
+def loopback_policy(httpserver) -> NetworkPolicy:
+    """The test server as localhost:PORT and 127.0.0.1:PORT, loopback allowed."""
+    return NetworkPolicy.for_source(httpserver.url_for("/"), [f"127.0.0.1:{httpserver.port}"],
+                                    allow_private_networks=True)
+
+
 def test_polite_client_paces_requests_per_host(httpserver):
     httpserver.expect_request("/p").respond_with_data("добро")
     here, there = httpserver.url_for("/p"), httpserver.url_for("/p").replace("localhost", "127.0.0.1")
+    policy = loopback_policy(httpserver)
     clock = FakeClock()
     with client(interval=2.0, clock=clock) as http:
-        http.get(here)                  # first request to a host: no wait
+        http.get(here, policy=policy)                  # first request to a host: no wait
         assert clock.sleeps == []
         clock.now += 0.5
-        http.get(here)                  # 0.5 s later: wait the remaining 1.5 s
+        http.get(here, policy=policy)                  # 0.5 s later: wait the remaining 1.5 s
         assert clock.sleeps == [pytest.approx(1.5)]
-        http.get(there)                 # another host has its own interval
+        http.get(there, policy=policy)                 # another host has its own interval
         assert clock.sleeps == [pytest.approx(1.5)]
-        http.get(here)                  # right after the paced one: a full interval
+        http.get(here, policy=policy)                  # right after the paced one: a full interval
         assert clock.sleeps == [pytest.approx(1.5), pytest.approx(2.0)]
         clock.now += 60
-        http.get(here)                  # long after: no wait
+        http.get(here, policy=policy)                  # long after: no wait
         assert len(clock.sleeps) == 2
     assert len(httpserver.log) == 5
     clock = FakeClock()
     with client(interval=0, clock=clock) as http:
         for _ in range(3):
-            http.get(here)
+            http.get(here, policy=policy)
     assert clock.sleeps == []
 
 
@@ -272,17 +289,18 @@ def test_polite_client_caps_the_size(httpserver):
     httpserver.expect_request("/bomb").respond_with_data(
         gzip.compress(big * 10), headers={"Content-Encoding": "gzip"}
     )
+    policy = loopback_policy(httpserver)
     with client(max_bytes=len(big) - 1) as http:
         with pytest.raises(ItemRejected) as declared:
-            http.get(httpserver.url_for("/big"))
+            http.get(httpserver.url_for("/big"), policy=policy)
         assert "max_bytes" in declared.value.reason and httpserver.url_for("/big") in declared.value.reason
-        assert http.get(httpserver.url_for("/big"), max_bytes=len(big)).content == big  # per-call limit
+        assert http.get(httpserver.url_for("/big"), policy=policy, max_bytes=len(big)).content == big  # per-call limit
         # small on the wire, over the limit once decompressed
         assert len(gzip.compress(big * 10)) < len(big)
         with pytest.raises(ItemRejected, match="max_bytes"):
-            http.get(httpserver.url_for("/bomb"))
+            http.get(httpserver.url_for("/bomb"), policy=policy)
     with client(max_bytes=len(big) * 10) as http:
-        assert http.get(httpserver.url_for("/bomb")).content == big * 10
+        assert http.get(httpserver.url_for("/bomb"), policy=policy).content == big * 10
 
 
 def test_polite_client_conditional_get_and_errors(httpserver):
@@ -297,15 +315,16 @@ def test_polite_client_conditional_get_and_errors(httpserver):
     httpserver.expect_request("/feed").respond_with_handler(handler)
     httpserver.expect_request("/missing").respond_with_data("Не постои", status=404)
     url = httpserver.url_for("/feed")
+    policy = loopback_policy(httpserver)
     with client() as http:
-        fresh = http.get(url, accept="application/rss+xml")
+        fresh = http.get(url, policy=policy, accept="application/rss+xml")
         assert (fresh.status, fresh.not_modified, fresh.content) == (200, False, b"<rss/>")
         assert (fresh.etag, fresh.last_modified) == (etag, modified)
         assert (fresh.content_type, fresh.charset) == ("application/rss+xml", "windows-1251")
-        cached = http.get(url, etag=fresh.etag, last_modified=fresh.last_modified)
+        cached = http.get(url, policy=policy, etag=fresh.etag, last_modified=fresh.last_modified)
         assert cached.not_modified and cached.status == 304 and cached.content == b""
         with pytest.raises(SourceError) as error:
-            http.get(httpserver.url_for("/missing"))
+            http.get(httpserver.url_for("/missing"), policy=policy)
         assert "HTTP 404" in str(error.value) and httpserver.url_for("/missing") in str(error.value)
     first = httpserver.log[0][0]
     assert first.headers["User-Agent"] == UA and first.headers["Accept"] == "application/rss+xml"

@@ -26,6 +26,7 @@ from . import SourceContext
 from .base import SourceBase
 from .decode import decode_bytes
 from .extract import extract_html, html_to_paragraphs
+from .netpolicy import NetworkPolicy, PolicyRefused
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
@@ -70,13 +71,17 @@ class FeedSource(SourceBase):
         self.http = context.http
         self.name = options.name
         self.max_bytes = options.max_bytes or context.max_bytes
+        self.policy = NetworkPolicy.of(options)  # every fetch of this source goes through it
 
     def fetch(self, state: dict[str, Any]) -> Iterator[RawRelease | Rejected]:
         url = self.options.url
-        response = self.http.get(
-            url, etag=state.get("etag"), last_modified=state.get("last_modified"),
-            accept=ACCEPT, max_bytes=self.max_bytes,
-        )
+        try:
+            response = self.http.get(
+                url, policy=self.policy, etag=state.get("etag"), last_modified=state.get("last_modified"),
+                accept=ACCEPT, max_bytes=self.max_bytes,
+            )
+        except PolicyRefused as exc:  # the feed itself: the whole source fails with the reason
+            raise SourceError(f"source {self.name!r}: {exc.reason}") from None
         if response.not_modified:
             return
         headers = {"content-type": f"{response.content_type or 'application/xml'}"
@@ -117,7 +122,9 @@ class FeedSource(SourceBase):
         mode = self.options.full_text
         short = sum(len(p) for p in paragraphs) < self.options.min_entry_chars
         if link and (mode == "link" or (mode == "auto" and short)):
-            page = self.http.get(link, accept="text/html,application/xhtml+xml", max_bytes=self.max_bytes)
+            # a refused link raises PolicyRefused (an ItemRejected): this entry is quarantined
+            page = self.http.get(link, policy=self.policy, accept="text/html,application/xhtml+xml",
+                                 max_bytes=self.max_bytes)
             text, _ = decode_bytes(page.content, page.charset)
             extracted = extract_html(text, url=page.url, default_tz=self.context.timezone)
             paragraphs = extracted.paragraphs

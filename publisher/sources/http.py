@@ -1,5 +1,6 @@
-"""A polite HTTP client for network sources: timeouts, a user agent, a minimum interval
-between requests to the same host, a size cap, and conditional GET (ETag/Last-Modified)."""
+"""A polite HTTP client for network sources: the source's network policy on every hop
+(netpolicy.py), a deadline for the whole request, a user agent, a minimum interval between
+requests to the same host, a size cap, and conditional GET (ETag/Last-Modified)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
 from ..errors import ItemRejected, SourceError
+from .netpolicy import NetworkPolicy, PolicyRefused, PolicyTransport, deadline, extend_deadline, time_left
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,14 @@ class Response:
 
 
 class PoliteClient:
-    """One per ingest run; shared by the sources of that run so per-host pacing holds."""
+    """One per ingest run; shared by the sources of that run so per-host pacing holds.
+
+    Every request names the source's NetworkPolicy (``get(url, policy=...)``): the URL and
+    every redirect hop are checked before anything is sent, connections go only to checked
+    addresses (one pool per policy, so a connection opened under one policy is never reused
+    under another), and ``timeout_seconds`` is a deadline for the whole request. A
+    ``transport`` (tests) replaces the network layer: the scheme and origin rules still apply,
+    the address rule then only to IP literals."""
 
     def __init__(
         self,
@@ -49,20 +57,31 @@ class PoliteClient:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.options = options
-        self._client = httpx.Client(
-            headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"},
-            timeout=options.timeout_seconds,
-            follow_redirects=True,
-            max_redirects=options.max_redirects,
-            transport=transport,
-        )
+        self._transport = transport
+        self._clients: dict[NetworkPolicy, httpx.Client] = {}
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
 
+    def _client(self, policy: NetworkPolicy) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(policy)
+            if client is None:
+                client = self._clients[policy] = httpx.Client(
+                    headers={"User-Agent": self.options.user_agent, "Accept-Encoding": "gzip, deflate"},
+                    timeout=self.options.timeout_seconds,
+                    follow_redirects=False,  # followed here, each hop checked by the policy
+                    transport=self._transport or PolicyTransport(policy),
+                    trust_env=False,
+                )
+            return client
+
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
     def __enter__(self) -> PoliteClient:
         return self
@@ -70,8 +89,9 @@ class PoliteClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _pace(self, url: str) -> None:
-        host = urlsplit(url).netloc.lower()
+    def _pace(self, url: httpx.URL) -> float:
+        """Wait for the host's interval; returns the seconds waited."""
+        host = url.netloc.decode("ascii", "replace").lower()
         with self._lock:
             now = self._clock()
             last = self._last.get(host)
@@ -79,56 +99,87 @@ class PoliteClient:
             self._last[host] = max(now, now + wait)
         if wait > 0:
             self._sleep(wait)
+        return max(wait, 0.0)
 
     def get(
         self,
         url: str,
+        *,
+        policy: NetworkPolicy,
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str = "*/*",
         max_bytes: int | None = None,
     ) -> Response:
-        """GET with pacing and a size cap. Raises SourceError on network errors and HTTP
-        errors (naming the URL and what to check); a 304 is returned, not raised."""
+        """GET with the source's network policy, pacing, a deadline and a size cap.
+
+        Raises PolicyRefused (an ItemRejected, nothing sent) when the URL or a redirect hop is
+        not allowed, ItemRejected when the body is over the limit, SourceError on network and
+        HTTP errors (naming the URL and what to check); a 304 is returned, not raised."""
         limit = max_bytes or self.options.max_bytes
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        self._pace(url)
+        client = self._client(policy)
+        timeout = self.options.timeout_seconds
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
-                if response.status_code >= 400:
+            current = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise SourceError(f"GET {url}: not a valid URL ({exc})") from None
+        hops = 0
+        with deadline(timeout):
+            while True:
+                where = f"GET {url}" if hops == 0 else f"GET {url} (redirected to {current})"
+                try:
+                    policy.check_url(current)
+                    extend_deadline(self._pace(current))  # our own pause is not the server's time
+                    with client.stream("GET", current, headers=headers) as response:
+                        location = response.headers.get("Location") if response.is_redirect else None
+                        if location is None:
+                            return self._read(response, url, limit, timeout)
+                except PolicyRefused as exc:
+                    raise exc.at(where) from None
+                except httpx.TimeoutException:
                     raise SourceError(
-                        f"GET {url} answered HTTP {response.status_code} {response.reason_phrase}; "
-                        "check the URL in the source's settings and that the site is up"
-                    )
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > limit:
-                    raise ItemRejected(f"{url} is {declared} bytes, over the {limit}-byte limit (max_bytes)")
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise ItemRejected(f"{url} is over the {limit}-byte limit (max_bytes)")
-                    chunks.append(chunk)
-                content_type = response.headers.get("Content-Type", "")
-                return Response(
-                    url=str(response.url),
-                    status=response.status_code,
-                    content=b"".join(chunks),
-                    content_type=content_type.split(";")[0].strip().lower(),
-                    charset=response.charset_encoding,
-                    etag=response.headers.get("ETag"),
-                    last_modified=response.headers.get("Last-Modified"),
-                )
-        except httpx.TimeoutException:
+                        f"{where} timed out: no complete answer within {timeout:g} s (the deadline of the whole "
+                        "request, connect to last byte); the site is slow or down "
+                        "(raise [http] timeout_seconds if it is just slow)"
+                    ) from None
+                except httpx.HTTPError as exc:
+                    raise SourceError(f"{where} failed: {exc}; check the URL and the network") from None
+                hops += 1
+                if hops > self.options.max_redirects:
+                    raise SourceError(f"GET {url} redirected more than {self.options.max_redirects} times")
+                try:
+                    current = current.join(location)
+                except (httpx.InvalidURL, UnicodeError) as exc:
+                    raise SourceError(f"{where} redirected to an invalid URL {location!r} ({exc})") from None
+
+    def _read(self, response: httpx.Response, url: str, limit: int, timeout: float) -> Response:
+        if response.status_code >= 400:
             raise SourceError(
-                f"GET {url} timed out after {self.options.timeout_seconds:g} s; "
-                "the site is slow or down (raise [http] timeout_seconds if it is just slow)"
-            ) from None
-        except httpx.TooManyRedirects:
-            raise SourceError(f"GET {url} redirected more than {self.options.max_redirects} times") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(f"GET {url} failed: {exc}; check the URL and the network") from None
+                f"GET {url} answered HTTP {response.status_code} {response.reason_phrase}; "
+                "check the URL in the source's settings and that the site is up"
+            )
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise ItemRejected(f"{url} is {declared} bytes, over the {limit}-byte limit (max_bytes)")
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise ItemRejected(f"{url} is over the {limit}-byte limit (max_bytes)")
+            chunks.append(chunk)
+            time_left(None, httpx.ReadTimeout)  # also when a transport of its own streams the body
+        content_type = response.headers.get("Content-Type", "")
+        return Response(
+            url=str(response.url),
+            status=response.status_code,
+            content=b"".join(chunks),
+            content_type=content_type.split(";")[0].strip().lower(),
+            charset=response.charset_encoding,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+        )

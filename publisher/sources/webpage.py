@@ -16,6 +16,7 @@ from . import SourceContext
 from .base import SourceBase
 from .decode import decode_bytes
 from .extract import extract_html, strip_xml_declaration
+from .netpolicy import NetworkPolicy, PolicyRefused
 
 HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
@@ -31,6 +32,7 @@ class WebpageSource(SourceBase):
         self.http = context.http
         self.name = options.name
         self.max_bytes = options.max_bytes or context.max_bytes
+        self.policy = NetworkPolicy.of(options)  # every fetch of this source goes through it
 
     def article_links(self, html: str, base_url: str) -> list[str]:
         try:
@@ -58,7 +60,10 @@ class WebpageSource(SourceBase):
         return links[: self.options.max_articles]
 
     def fetch(self, state: dict[str, Any]) -> Iterator[RawRelease | Rejected | Unchanged]:
-        listing = self.http.get(self.options.url, accept=HTML, max_bytes=self.max_bytes)
+        try:
+            listing = self.http.get(self.options.url, policy=self.policy, accept=HTML, max_bytes=self.max_bytes)
+        except PolicyRefused as exc:  # the listing itself: the whole source fails with the reason
+            raise SourceError(f"source {self.name!r}: {exc.reason}") from None
         try:
             text, _ = decode_bytes(listing.content, listing.charset)
         except ItemRejected as exc:
@@ -73,8 +78,8 @@ class WebpageSource(SourceBase):
         for link in links:
             known = articles.get(link, {})
             try:
-                page = self.http.get(link, etag=known.get("etag"), last_modified=known.get("last_modified"),
-                                     accept=HTML, max_bytes=self.max_bytes)
+                page = self.http.get(link, policy=self.policy, etag=known.get("etag"),
+                                     last_modified=known.get("last_modified"), accept=HTML, max_bytes=self.max_bytes)
             except SourceError as exc:
                 yield Rejected(self.name, link, b"", str(exc), "text/html")
                 continue
