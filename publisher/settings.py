@@ -135,9 +135,16 @@ class DirectorySourceOptions(_SourceBase):
     language: LangCode | None = None
 
 
+# network policy of a feed/webpage source (publisher/sources/netpolicy.py): "host" (ports 80
+# and 443) or "host:port", IPv6 as "[::1]:8080"
+AllowedHost = Annotated[str, Field(pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s/:@\[\]?#]+)(:(6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))?$")]
+
+
 class FeedSourceOptions(_SourceBase):
     type: Literal["feed"]
     url: str = Field(pattern=r"^https?://\S+$")
+    allowed_hosts: list[AllowedHost] = []
+    allow_private_networks: bool = False
     full_text: Literal["auto", "entry", "link"] = "auto"
     min_entry_chars: int = Field(400, ge=0)
 
@@ -145,6 +152,8 @@ class FeedSourceOptions(_SourceBase):
 class WebpageSourceOptions(_SourceBase):
     type: Literal["webpage"]
     url: str = Field(pattern=r"^https?://\S+$")
+    allowed_hosts: list[AllowedHost] = []
+    allow_private_networks: bool = False
     link_selector: str = Field(min_length=1)
     max_articles: int = Field(20, gt=0, le=500)
     same_host_only: bool = True
