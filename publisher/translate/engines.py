@@ -6,7 +6,8 @@ import importlib
 from collections.abc import Callable
 
 from .base import EngineUnavailable, Translator
-from .options import ONLINE_ENGINES, TranslationSettings
+from .hosting import endpoint, host_of, needs_online
+from .options import TranslationSettings
 
 # name → (module, class); modules import their optional libraries only when built
 _ENGINES: dict[str, tuple[str, str]] = {
@@ -16,6 +17,7 @@ _ENGINES: dict[str, tuple[str, str]] = {
     "mymemory": ("publisher.translate.deep", "MyMemoryTranslator"),
     "libre": ("publisher.translate.deep", "LibreTranslator"),
     "deepl": ("publisher.translate.deepl_engine", "DeeplTranslator"),
+    "openai": ("publisher.translate.openai_engine", "OpenAITranslator"),
 }
 
 EngineFactory = Callable[[TranslationSettings], Translator]
@@ -29,9 +31,10 @@ def build_engine(name: str, settings: TranslationSettings) -> Translator:
     """Construct an engine with its own options; EngineUnavailable says why it cannot run."""
     if name not in _ENGINES:
         raise EngineUnavailable(name, f"unknown engine; known engines: {', '.join(_ENGINES)}")
-    if name in ONLINE_ENGINES and not settings.online:
+    if needs_online(name, settings) and not settings.online:  # self-hosted engines run offline
         raise EngineUnavailable(
-            name, "online engines are off here; set [translation] online = true (and its key, if it needs one)"
+            name, f"online engines are off here (it calls {host_of(endpoint(name, settings) or '')}); "
+            "set [translation] online = true (and its key, if it needs one)",
         )
     module_name, class_name = _ENGINES[name]
     try:

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ..config_types import LangCode, ResolvedPath, Section
 
-ENGINE_NAMES = ("apertium", "google", "microsoft", "mymemory", "libre", "deepl", "human")
+ENGINE_NAMES = ("apertium", "google", "microsoft", "mymemory", "libre", "deepl", "openai", "human")
 ONLINE_ENGINES = frozenset({"google", "microsoft", "mymemory", "libre", "deepl"})
 
 
@@ -64,6 +64,22 @@ class DeeplOptions(EngineOptions):
     auth_key: SecretStr | None = None  # PUBLISHER_TRANSLATION__ENGINES__DEEPL__AUTH_KEY
 
 
+class OpenAIOptions(EngineOptions):
+    """Any OpenAI-compatible chat completions server (Ollama, vLLM, llama-server, LM Studio, OpenAI)."""
+
+    base_url: str = Field("http://127.0.0.1:11434/v1", pattern=r"^https?://\S+$")  # Ollama's default
+    model: str | None = Field(None, min_length=1)  # required to run: e.g. "gemma3:12b"
+    api_key: SecretStr | None = None  # PUBLISHER_TRANSLATION__ENGINES__OPENAI__API_KEY (optional locally)
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=16, le=1_000_000)  # None: the server's default
+    batch_segments: int = Field(8, ge=1, le=100)  # segments per request (a JSON array)
+    system_prompt: str | None = None  # replaces the built-in instructions (the glossary is still added)
+    extra_instructions: str | None = None  # appended to the instructions (a site's style guide)
+    timeout_seconds: float = Field(120.0, gt=0, le=1800)  # a local model on a CPU is slow
+    requests_per_second: float = Field(5.0, gt=0, le=1000)
+    max_chars: int = Field(2000, ge=100, le=100_000)
+
+
 class EnginesSettings(Section):
     apertium: ApertiumOptions = Field(default_factory=dict)
     google: GoogleOptions = Field(default_factory=dict)
@@ -71,9 +87,10 @@ class EnginesSettings(Section):
     mymemory: MyMemoryOptions = Field(default_factory=dict)
     libre: LibreOptions = Field(default_factory=dict)
     deepl: DeeplOptions = Field(default_factory=dict)
+    openai: OpenAIOptions = Field(default_factory=dict)
 
 
-EngineName = Literal["apertium", "google", "microsoft", "mymemory", "libre", "deepl"]
+EngineName = Literal["apertium", "google", "microsoft", "mymemory", "libre", "deepl", "openai"]
 
 
 class TranslationSettings(Section):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -14,9 +15,9 @@ from dataclasses import dataclass, field
 
 from ..cleaning import normalise_line
 from ..settings import Settings
-from .base import EngineError, EngineUnavailable, Translator
+from .base import EngineError, EngineUnavailable, TermHint, Translator
 from .engines import build_engine
-from .glossary import Glossary, Masked
+from .glossary import TOKEN, Glossary, Masked
 from .qa import Check, check_translation, describe, failures
 from .segment import split_long, split_sentences
 
@@ -40,6 +41,7 @@ class TranslationResult:
     attempts: list[tuple[str, str]] = field(default_factory=list)  # (engine, why it was not used)
     memory_hits: int = 0
     engine_segments: int = 0
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)  # engine → tokens, requests (all attempts)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +114,8 @@ class TranslationService:
         return getattr(self.options.engines, name, None)
 
     # ------------------------------------------------------------------ calls
-    def _call(self, engine: Translator, texts: list[str], src: str, tgt: str) -> list[str]:
+    def _call(self, engine: Translator, texts: list[str], src: str, tgt: str,
+              terms: list[list[TermHint]] | None = None) -> list[str]:
         """One engine call with rate limit, retries (exponential backoff + jitter), circuit."""
         opts = self._options(engine.name)
         retries = opts.max_retries if opts else 0
@@ -127,7 +130,10 @@ class TranslationService:
             circuit.last_call = self._clock()
             self.stats[f"{engine.name}.calls"] += 1
             try:
-                out = engine.translate_batch(texts, src, tgt)
+                if getattr(engine, "uses_terms", False):
+                    out = engine.translate_batch(texts, src, tgt, terms=terms or [[] for _ in texts])  # type: ignore[call-arg]
+                else:
+                    out = engine.translate_batch(texts, src, tgt)
             except EngineError as exc:
                 self.stats[f"{engine.name}.errors"] += 1
                 if not exc.transient or attempt >= retries:
@@ -179,11 +185,14 @@ class TranslationService:
             if wait:
                 result.attempts.append((name, f"circuit open after repeated failures; tried again in {wait:.0f}s"))
                 continue
+            used = _usage_of(translator)
             try:
                 outputs, fresh, hits = self._run_engine(translator, masks, src, tgt)
             except EngineError as exc:
                 result.attempts.append((name, f"failed: {str(exc).split(': ', 1)[-1]}"))
                 continue
+            finally:
+                _add_usage(result.usage, name, used, _usage_of(translator))
             texts_out, glossary_problems = [], []
             for text_masks, text_outputs in zip(masks, outputs):
                 parts = []
@@ -228,10 +237,12 @@ class TranslationService:
         missing = [p for p in unique if p not in memory]
         self.stats[f"{translator.name}.memory_hits"] += len(unique) - len(missing)
         translated: dict[str, str] = dict(memory)
-        step = (len(missing) or 1) if translator.name in BATCHED_ENGINES else 1
+        step = (len(missing) or 1) if translator.name in BATCHED_ENGINES else max(1, getattr(translator, "batch_size", 1))
+        hints = _term_hints(masks, pieces_of, tgt) if getattr(translator, "uses_terms", False) else {}
         for start in range(0, len(missing), step):
             chunk = missing[start : start + step]
-            for piece, out in zip(chunk, self._call(translator, chunk, src, tgt)):
+            terms = [hints.get(p, []) for p in chunk]
+            for piece, out in zip(chunk, self._call(translator, chunk, src, tgt, terms)):
                 translated[piece] = out
         self.stats[f"{translator.name}.segments"] += len(missing)
         outputs = [[" ".join(translated[p] for p in sentence) for sentence in text] for text in pieces_of]
@@ -240,3 +251,32 @@ class TranslationService:
     def _remember(self, engine: str, src: str, tgt: str, fresh: dict[str, str]) -> None:
         if self.store is not None and self.options.memory and fresh:
             self.store.memory_put(engine, src, tgt, [(segment_key(p), p, out) for p, out in fresh.items()])
+
+
+# ---------------------------------------------------------------------- usage and term hints
+def _usage_of(translator: Translator) -> dict[str, int]:
+    usage = getattr(translator, "usage", None)
+    return dict(usage()) if callable(usage) else {}
+
+
+def _add_usage(into: dict[str, dict[str, int]], name: str, before: dict[str, int], after: dict[str, int]) -> None:
+    delta = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+    if delta:
+        total = into.setdefault(name, {})
+        for key, value in delta.items():
+            total[key] = total.get(key, 0) + value
+
+
+def _term_hints(masks: list[list[Masked]], pieces_of: list[list[list[str]]], tgt: str) -> dict[str, list[TermHint]]:
+    """Piece → the glossary terms masked in it (placeholder, source form, rendering), for
+    engines that can use them (a model can make the sentence agree with the rendering)."""
+    hints: dict[str, list[TermHint]] = {}
+    for text_masks, text_pieces in zip(masks, pieces_of):
+        for masked, pieces in zip(text_masks, text_pieces):
+            for piece in pieces:
+                found = [TermHint(TOKEN.format(i), term.forms[0].replace("*", ""), term.render(tgt) or "")
+                         for i, term in enumerate(masked.terms, start=1)
+                         if re.search(re.escape(TOKEN.format(i)) + r"(?!\d)", piece)]
+                if found:
+                    hints.setdefault(piece, found)
+    return hints
