@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import httpx
 
@@ -58,30 +59,30 @@ class PoliteClient:
     ):
         self.options = options
         self._transport = transport
-        self._clients: dict[NetworkPolicy, httpx.Client] = {}
+        self._transports: dict[NetworkPolicy, httpx.BaseTransport] = {}
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
 
-    def _client(self, policy: NetworkPolicy) -> httpx.Client:
+    def _transport_for(self, policy: NetworkPolicy) -> httpx.BaseTransport:
+        # requests go straight to the transport, not through httpx.Client: redirects are
+        # followed here (the client would build, and may choke on, the next hop itself)
+        if self._transport is not None:
+            return self._transport
         with self._lock:
-            client = self._clients.get(policy)
-            if client is None:
-                client = self._clients[policy] = httpx.Client(
-                    headers={"User-Agent": self.options.user_agent, "Accept-Encoding": "gzip, deflate"},
-                    timeout=self.options.timeout_seconds,
-                    follow_redirects=False,  # followed here, each hop checked by the policy
-                    transport=self._transport or PolicyTransport(policy),
-                    trust_env=False,
-                )
-            return client
+            transport = self._transports.get(policy)
+            if transport is None:
+                transport = self._transports[policy] = PolicyTransport(policy)
+            return transport
 
     def close(self) -> None:
         with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
+            transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            transport.close()
+        if self._transport is not None:
+            self._transport.close()
 
     def __enter__(self) -> PoliteClient:
         return self
@@ -117,28 +118,35 @@ class PoliteClient:
         not allowed, ItemRejected when the body is over the limit, SourceError on network and
         HTTP errors (naming the URL and what to check); a 304 is returned, not raised."""
         limit = max_bytes or self.options.max_bytes
-        headers = {"Accept": accept}
+        headers = {"User-Agent": self.options.user_agent, "Accept-Encoding": "gzip, deflate", "Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        client = self._client(policy)
+        transport = self._transport_for(policy)
         timeout = self.options.timeout_seconds
-        try:
-            current = httpx.URL(url)
-        except (httpx.InvalidURL, TypeError) as exc:
-            raise SourceError(f"GET {url}: not a valid URL ({exc})") from None
-        hops = 0
+        extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        target, hops = url, 0
         with deadline(timeout):
             while True:
-                where = f"GET {url}" if hops == 0 else f"GET {url} (redirected to {current})"
+                where = f"GET {url}" if hops == 0 else f"GET {url} (redirected to {target})"
                 try:
+                    policy.check_scheme(target)
+                    try:
+                        current = httpx.URL(target)
+                    except (httpx.InvalidURL, UnicodeError, TypeError) as exc:
+                        raise SourceError(f"{where}: not a valid URL ({exc})") from None
                     policy.check_url(current)
                     extend_deadline(self._pace(current))  # our own pause is not the server's time
-                    with client.stream("GET", current, headers=headers) as response:
+                    request = httpx.Request("GET", current, headers=headers, extensions=extensions)
+                    response = transport.handle_request(request)
+                    response.request = request
+                    try:
                         location = response.headers.get("Location") if response.is_redirect else None
                         if location is None:
                             return self._read(response, url, limit, timeout)
+                    finally:
+                        response.close()
                 except PolicyRefused as exc:
                     raise exc.at(where) from None
                 except httpx.TimeoutException:
@@ -152,10 +160,7 @@ class PoliteClient:
                 hops += 1
                 if hops > self.options.max_redirects:
                     raise SourceError(f"GET {url} redirected more than {self.options.max_redirects} times")
-                try:
-                    current = current.join(location)
-                except (httpx.InvalidURL, UnicodeError) as exc:
-                    raise SourceError(f"{where} redirected to an invalid URL {location!r} ({exc})") from None
+                target = urljoin(str(current), location.strip())
 
     def _read(self, response: httpx.Response, url: str, limit: int, timeout: float) -> Response:
         if response.status_code >= 400:

@@ -32,6 +32,7 @@ import time
 import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -67,14 +68,16 @@ def classify_address(address: str) -> str | None:
     IPv4 address it maps."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone id (fe80::1%eth0) is not part of it
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo is not None else None]
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d reaches a.b.c.d
+            return classify_address(str(ip.ipv4_mapped))
+        embedded = [ip.sixtofour, ip.teredo[1] if ip.teredo is not None else None]
         for inner in embedded:
             kind = classify_address(str(inner)) if inner is not None else None
             if kind is not None:
                 return kind
     for kind, flag in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
                        ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                       ("private", ip.is_private), ("reserved", ip.is_reserved)):
+                       ("reserved", ip.is_reserved), ("private", ip.is_private)):
         if flag:
             return kind
     if not ip.is_global:
@@ -130,6 +133,13 @@ class NetworkPolicy:
 
     def allows_host(self, host: str, port: int) -> bool:
         return (host, port) in self.allowed or (port in DEFAULT_PORTS.values() and (host, None) in self.allowed)
+
+    @staticmethod
+    def check_scheme(url: str) -> None:
+        """The scheme rule on a URL as written (before it is parsed further); raises PolicyRefused."""
+        scheme = urlsplit(url.strip()).scheme.lower()
+        if scheme not in SCHEMES:
+            raise PolicyRefused("scheme", f"only http and https are fetched, not {scheme or 'a URL without a scheme'}:")
 
     def check_url(self, url: httpx.URL) -> None:
         """Scheme and origin rules (and the address rule for an IP literal); raises PolicyRefused.
@@ -187,23 +197,6 @@ def describe_sources(settings: typing.Any) -> list[str]:
         lines.append(f"network policy of source {options.name!r} ({options.type}){state}: "
                      + policy.describe(settings.http.timeout_seconds, settings.http.max_redirects))
     return lines
-
-
-def policies_json(settings: typing.Any) -> dict[str, dict[str, typing.Any]]:
-    """The same as data: source name → origin, allowed_hosts, allow_private_networks, deadline."""
-    out: dict[str, dict[str, typing.Any]] = {}
-    for options in settings.sources:
-        if getattr(options, "url", None) is None:
-            continue
-        policy = NetworkPolicy.of(options)
-        out[options.name] = {
-            "origin": policy.origin_url,
-            "allowed_hosts": list(getattr(options, "allowed_hosts", [])),
-            "allow_private_networks": policy.allow_private_networks,
-            "deadline_seconds": settings.http.timeout_seconds,
-            "max_redirects": settings.http.max_redirects,
-        }
-    return out
 
 
 # ---------------------------------------------------------------------------- the deadline
