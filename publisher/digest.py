@@ -9,12 +9,15 @@ Keys (the ledger's idempotency keys):
                                          "2026-W48" (weekly), in the site's zone
     release:{uid}:{lang}                 an immediate message for one release
 
-A release is *available* in a language once it is published, past its embargo, and (for a
-target language) has a publishable variant; :func:`plan_digest` takes the releases that
-became available after the last digest's cutoff. When a variant is missing the language's
-policy decides: ``wait`` leaves the release out while it is younger than ``wait_hours`` (it
-comes in a later digest once translated) and then skips it; ``original`` includes the
-source text with a note. Expired releases are never included. Nothing new: no plan, no mail.
+Which releases a message holds (docs/delivery.md, "Which releases a message holds"): one rule
+for every language. A release is chosen by its stored ``publishable_at`` (when it became
+visible: ingested, or its embargo ended if later), never by its published date or by when a
+translation came. Archive (a source's first-poll backlog, or dated older than ``backlog_days``
+at ingest) is never mailed. A digest holds the releases that became publishable since the last
+digest of its group; for a language still waiting for a translation the policy decides:
+``wait`` leaves the release out while it is younger than ``wait_hours`` (it comes in a later
+digest of that language once translated) and then skips it; ``original`` includes the original
+text with a note. Expired releases are never included. Nothing new: no plan, no mail.
 """
 
 from __future__ import annotations
@@ -129,32 +132,60 @@ class DigestPlan:
 WAIT, INCLUDE, SKIP = "wait", "include", "skip"
 
 
+def publishable_at(candidate: Candidate) -> dt.datetime:
+    """When the release became visible: the stored time (ingest, or embargo end if later);
+    for rows without one, its creation and the candidate's embargo."""
+    release = candidate.release
+    at = release.publishable_at or release.created_at
+    if candidate.embargo_until is not None and candidate.embargo_until > at:
+        at = candidate.embargo_until
+    return at
+
+
+def own_language(release: StoredRelease, source_language: str) -> str:
+    """The language of the release's own text (the source language unless staff set another)."""
+    return release.language or source_language
+
+
 def decide(
     candidate: Candidate, lang: str, source_language: str, now: dt.datetime, policy: str, wait_hours: float,
 ) -> tuple[str, PlanItem | None, str]:
     """(verdict, item, reason) for one release in one language at ``now``.
 
-    verdict ``include`` with the item; ``wait`` (embargoed, or translation pending within
+    verdict ``include`` with the item (``available_at`` = the release's publishable time, the
+    same in every language); ``wait`` (embargoed, or translation pending within
     ``wait_hours``); ``skip`` with a reason (expired, untranslated too long)."""
     release = candidate.release
     if candidate.expires_at is not None and candidate.expires_at <= now:
         return SKIP, None, "expired"
-    start = release.published_at
-    if candidate.embargo_until is not None and candidate.embargo_until > start:
-        start = candidate.embargo_until
+    start = publishable_at(candidate)
     if start > now:
-        return WAIT, None, "embargoed" if candidate.embargo_until and candidate.embargo_until > now else "scheduled"
-    if lang == source_language:
+        return WAIT, None, "embargoed"
+    own = own_language(release, source_language)
+    if lang == own:
         return INCLUDE, PlanItem(release.id, release.uid, lang, False, False, start), ""
     variant = candidate.variants.get(lang)
     if variant is not None:
-        available = max(start, variant.updated_at)
-        return INCLUDE, PlanItem(release.id, release.uid, lang, False, bool(variant.machine), available), ""
+        return INCLUDE, PlanItem(release.id, release.uid, lang, False, bool(variant.machine), start), ""
     if policy == "original":
-        return INCLUDE, PlanItem(release.id, release.uid, source_language, True, False, start), ""
+        return INCLUDE, PlanItem(release.id, release.uid, own, True, False, start), ""
     if now - start < dt.timedelta(hours=wait_hours):
         return WAIT, None, "translation pending"
     return SKIP, None, f"no {lang} translation after {wait_hours:g} hours"
+
+
+def _policy(settings, lang: str, source_language: str) -> str:
+    return settings.missing_translation.get(lang, "wait") if lang != source_language else "original"
+
+
+def _came_late(candidate: Candidate, lang: str, at: dt.datetime, since: dt.datetime, policy: str,
+               wait_hours: float) -> bool:
+    """A release from before ``since`` that the last digest of this language left waiting for
+    its translation, which has come since: it belongs to this digest (policy ``wait``)."""
+    if policy != "wait" or at <= since - dt.timedelta(hours=wait_hours):
+        return False
+    variant = candidate.variants.get(lang)
+    return variant is not None and variant.updated_at > since
 
 
 def plan_digest(
@@ -163,35 +194,40 @@ def plan_digest(
 ) -> DigestPlan | None:
     """The digest for ``lang`` and the period ``now`` falls in, or None when nothing is new.
 
-    ``since``: the cutoff of the last digest sent to this group (None: the first digest, which
-    covers the previous period only, not the whole archive). ``settings``: DigestSettings
-    (``missing_translation``, ``wait_hours``, ``max_items``). ``already_sent``: release ids an
-    earlier digest of this group carried (an update to a translation does not send it again).
+    It holds the releases that became publishable in (``since``, ``now``] — the same set in
+    every language — plus, under policy ``wait``, the ones an earlier digest of this language
+    left waiting whose translation has come. Archive never. ``since``: the cutoff of the last
+    digest sent to this group (None: the first digest, which covers the previous period only).
+    ``settings``: DigestSettings (``missing_translation``, ``wait_hours``, ``max_items``).
+    ``already_sent``: release ids an earlier digest of this group carried.
     """
     if frequency not in (DAILY, WEEKLY):
         raise ValueError(f"digests are daily or weekly, not {frequency!r}")
     period = period_key(frequency, now, zone)
     if since is None:
         since = period_bounds(frequency, previous_period(frequency, period, zone), zone)[0]
-    policy = settings.missing_translation.get(lang, "wait") if lang != source_language else "original"
+    policy = _policy(settings, lang, source_language)
     items: list[PlanItem] = []
     waiting: list[int] = []
     skipped: list[tuple[int, str]] = []
     seen: set[int] = set()
     for candidate in candidates:
         release = candidate.release
-        if release.id in seen or release.id in already_sent:
+        if release.archive or release.id in seen or release.id in already_sent:
             continue
         seen.add(release.id)
+        at = publishable_at(candidate)
+        if at > now:
+            continue  # not visible yet: the digest of the period it becomes visible in
+        own = own_language(release, source_language)
+        if at <= since and (lang == own or not _came_late(candidate, lang, at, since, policy, settings.wait_hours)):
+            continue  # an earlier digest's
         verdict, item, reason = decide(candidate, lang, source_language, now, policy, settings.wait_hours)
         if verdict == INCLUDE and item is not None:
-            if item.available_at > now:  # a variant newer than the planning time: next time
-                waiting.append(release.id)
-            elif item.available_at > since:
-                items.append(item)
+            items.append(item)
         elif verdict == WAIT:
             waiting.append(release.id)
-        elif verdict == SKIP and release.published_at > since:
+        elif verdict == SKIP:
             skipped.append((release.id, reason))
     if not items:
         return None
@@ -208,9 +244,10 @@ def plan_digest(
 def plan_release(
     candidate: Candidate, lang: str, source_language: str, now: dt.datetime, settings,
 ) -> tuple[str, PlanItem | None, str]:
-    """For immediate subscribers: (verdict, item, message key) of one release in ``lang``."""
-    policy = settings.missing_translation.get(lang, "wait") if lang != source_language else "original"
-    verdict, item, _ = decide(candidate, lang, source_language, now, policy, settings.wait_hours)
+    """One release in ``lang`` (immediate mail, staff send): (verdict, item, message key).
+    Who receives it is the caller's: see sending.queue_immediate and queue_release."""
+    verdict, item, _ = decide(candidate, lang, source_language, now, _policy(settings, lang, source_language),
+                              settings.wait_hours)
     return verdict, item, release_key(candidate.release.uid, lang)
 
 
@@ -218,17 +255,14 @@ def plan_release(
 def gather_candidates(
     store, languages: Iterable[str], source_language: str, policies: Mapping[str, str], limit: int = 200,
 ) -> list[Candidate]:
-    """The newest releases with their publishable variants (reads the store; not pure)."""
+    """The newest releases with their publishable variants (reads the store; not pure). A
+    release listed without a variant in a language is an original in that language."""
     by_id: dict[int, tuple[StoredRelease, dict[str, StoredTranslation]]] = {}
-    for release, _ in store.publishable(source_language, source_language, limit=limit):
-        by_id[release.id] = (release, {})
-    for lang in languages:
-        if lang == source_language:
-            continue
-        for release, variant in store.publishable(lang, source_language, policies.get(lang, "machine"), limit):
-            if release.id in by_id and variant is not None:
-                by_id[release.id][1][lang] = variant
+    for lang in dict.fromkeys([source_language, *languages]):
+        policy = "machine" if lang == source_language else policies.get(lang, "machine")
+        for release, variant in store.publishable(lang, source_language, policy, limit):
+            entry = by_id.setdefault(release.id, (release, {}))
+            if variant is not None and lang != own_language(release, source_language):
+                entry[1][lang] = variant
     ordered = sorted(by_id.values(), key=lambda pair: (pair[0].published_at, pair[0].id), reverse=True)
     return [Candidate(release, variants) for release, variants in ordered]
-
-

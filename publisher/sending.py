@@ -3,9 +3,14 @@
 key means a second run, a manual send and a scheduled one never queue a message twice.
 
 - ``queue_digest``: the daily/weekly digest of one language for its subscribers.
-- ``queue_immediate``: every newly available release for the "immediate" subscribers.
-- ``queue_release``: staff send one release now (same key as the immediate message).
+- ``queue_immediate``: every newly available release for the "immediate" subscribers who
+  confirmed before it became publishable (never archive).
+- ``queue_release``: staff send one release now (same key as the immediate message) to every
+  confirmed subscriber of the language, archive or not.
 - ``queue_test``: one test message to one address.
+
+What the service sends on its own follows one rule (digest.py, docs/delivery.md "Which
+releases a message holds"); a manual send by staff is the exception by design.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from .digest import Candidate, DigestPlan, gather_candidates, plan_digest, plan_release
+from .digest import Candidate, DigestPlan, gather_candidates, plan_digest, plan_release, publishable_at
 from .errors import PublisherError
 from .models import Frequency, SubscriberStatus
 from .settings import Settings
@@ -30,7 +35,8 @@ def _utcnow() -> dt.datetime:
 
 
 def _policies(settings: Settings) -> dict[str, str]:
-    return {lang: settings.translation.publish.get(lang, "review") for lang in settings.site.target_languages}
+    # every site language: a release confirmed in a target language is translated into the source one
+    return {lang: settings.translation.publish.get(lang, "review") for lang in settings.site.languages}
 
 
 def _candidates(settings: Settings, store: Store) -> list[Candidate]:
@@ -77,9 +83,13 @@ def queue_digest(
     )
     if plan is None:
         return None, 0
+    earlier = store.list_deliveries(message_key=plan.message_key, limit=1)
     queued = store.enqueue(plan.message_key, "digest", lang, plan.payload(), _recipients(store, lang, frequency))
-    store.set_control(cursor_key, {"cutoff": plan.cutoff.isoformat(),
-                                   "sent": (sent + plan.release_ids)[-KEEP_SENT:]})
+    carried = [int(i) for i in earlier[0].payload.get("releases", [])] if earlier else plan.release_ids
+    if set(carried) >= set(plan.release_ids):  # the usual case, or the same plan again after a crash
+        store.set_control(cursor_key, {"cutoff": plan.cutoff.isoformat(), "sent": (sent + carried)[-KEEP_SENT:]})
+    else:  # this period's digest went out before these came: they go in the next one
+        store.set_control(cursor_key, {**cursor, "sent": (sent + carried)[-KEEP_SENT:]})
     return plan, queued
 
 
@@ -95,19 +105,33 @@ def queue_digests(settings: Settings, store: Store, frequency: str, now: dt.date
     return report
 
 
+def _immediate_readers(store: Store, lang: str) -> list[tuple[int, str, dt.datetime]]:
+    """(id, address, confirmed at) of the confirmed immediate subscribers of ``lang``."""
+    return [(s.id, s.email, s.confirmed_at or s.created_at)
+            for s in store.list_subscribers(status=SubscriberStatus.CONFIRMED.value, lang=lang,
+                                            frequency=Frequency.IMMEDIATE.value)]
+
+
 def queue_immediate(settings: Settings, store: Store, now: dt.datetime | None = None) -> QueueReport:
     """Each release that became available in a language goes once to that language's
-    immediate subscribers (those confirmed when it is queued)."""
+    immediate subscribers who confirmed before it became publishable: a late subscriber
+    gets nothing older than their confirmation. Archive is never mailed."""
     now = now or _utcnow()
     report = QueueReport()
     already = store.message_keys("release:")
+    readers = {lang: _immediate_readers(store, lang) for lang in settings.site.languages}
     for candidate in _candidates(settings, store):
+        if candidate.release.archive:
+            continue
+        at = publishable_at(candidate)
         for lang in settings.site.languages:
+            recipients = [(sid, address) for sid, address, confirmed in readers[lang] if confirmed < at]
+            if not recipients:
+                continue
             verdict, item, key = plan_release(candidate, lang, settings.site.source_language, now, settings.digest)
             if verdict != "include" or item is None or key in already:
                 continue
-            queued = store.enqueue(key, "release", lang, {"release": candidate.release.id},
-                                   _recipients(store, lang, Frequency.IMMEDIATE.value))
+            queued = store.enqueue(key, "release", lang, {"release": candidate.release.id}, recipients)
             already.add(key)
             report.messages.append((key, queued))
     return report
@@ -116,8 +140,8 @@ def queue_immediate(settings: Settings, store: Store, now: dt.datetime | None = 
 def queue_release(settings: Settings, store: Store, release_key: int | str, langs: list[str] | None = None,
                   now: dt.datetime | None = None) -> QueueReport:
     """Staff: send one release now to the confirmed subscribers of each language it is
-    available in (all frequencies). Same message key as the immediate message, so nobody
-    gets it twice."""
+    available in (all frequencies, whenever they confirmed; archive too: staff chose it).
+    Same message key as the immediate message, so nobody gets it twice."""
     now = now or _utcnow()
     release = store.get_release(release_key)
     if release is None:

@@ -159,8 +159,11 @@ def test_wait_policy_holds_then_skips():
 
 
 def test_a_translation_that_arrives_later_comes_in_the_next_digest():
-    r = release(1, NOW - dt.timedelta(hours=30))  # published before the cutoff
-    assert plan([Candidate(r)], now=NOW) is None
+    r = release(1, NOW - dt.timedelta(hours=5))  # publishable in this period, no sq translation yet
+    first = plan([Candidate(r)], now=NOW)
+    assert first is None  # only waiting: no mail
+    assert plan([Candidate(r), Candidate(release(2, NOW - dt.timedelta(hours=1)), {"sq": variant(2, "sq", NOW)})],
+                now=NOW).waiting == (1,)
     tomorrow = NOW + dt.timedelta(days=1)
     arrived = variant(1, "sq", NOW + dt.timedelta(hours=2))
     result = plan([Candidate(r, {"sq": arrived})], now=tomorrow, since=NOW)
@@ -168,6 +171,32 @@ def test_a_translation_that_arrives_later_comes_in_the_next_digest():
     assert result.message_key == "digest:daily:sq:2026-11-30"
     # ...and only once: the ledger's earlier payloads name it
     assert plan([Candidate(r, {"sq": arrived})], now=tomorrow, since=NOW, already_sent={1}) is None
+    # a translation that existed at the last digest is no late arrival (that digest had it)
+    early = variant(1, "sq", NOW - dt.timedelta(hours=1))
+    assert plan([Candidate(r, {"sq": early})], now=tomorrow, since=NOW) is None
+    # the source language and policy "original" never carry anything over
+    assert plan([Candidate(r, {"sq": arrived})], lang="mk", now=tomorrow, since=NOW) is None
+
+
+def test_the_same_releases_in_every_language_whatever_their_dates():
+    """Chosen by when they became publishable, not by the published date nor the translation's
+    time: the finding was a mk digest without the releases dated weeks before they came in."""
+    came = NOW - dt.timedelta(hours=2)
+    dated_old = StoredRelease(**{**release(1, NOW - dt.timedelta(days=20)).__dict__, "publishable_at": came})
+    fresh = release(2, NOW - dt.timedelta(hours=1))
+    archived = StoredRelease(**{**release(3, NOW - dt.timedelta(hours=3)).__dict__, "archive": True})
+    before = release(4, SINCE - dt.timedelta(hours=1))  # in the last digest
+    def translated(r, at):
+        return Candidate(r, {"en": variant(r.id, "en", at), "sq": variant(r.id, "sq", at)})
+
+    recent = NOW - dt.timedelta(minutes=30)
+    candidates = [translated(r, recent) for r in (dated_old, fresh, archived)]
+    candidates.append(translated(before, SINCE - dt.timedelta(minutes=30)))  # in every language then
+    sets = {lang: plan(candidates, lang=lang).release_ids for lang in ("mk", "en", "sq")}
+    assert sets == {"mk": [2, 1], "en": [2, 1], "sq": [2, 1]}
+    # a release whose sq translation came only after the last digest waited for it: sq has it now
+    late = [translated(before, recent)]
+    assert plan(late, lang="sq").release_ids == [4] and plan(late, lang="mk") is None
 
 
 def test_original_policy_includes_the_source_text():
@@ -237,14 +266,15 @@ def test_gather_candidates_from_the_store(store):
     # staff-only publishing drops the machine variants
     strict = gather_candidates(store, ["en", "sq"], "mk", {"en": "review", "sq": "review"})
     assert {c.release.id: set(c.variants) for c in strict}[releases["r1"].id] == set()
-    variants = [v for c in candidates for v in c.variants.values()]
-    now = max(v.updated_at for v in variants) + dt.timedelta(hours=1)
-    since = min(c.release.published_at for c in candidates) - dt.timedelta(hours=1)
+    since = min(c.release.publishable_at for c in candidates) - dt.timedelta(hours=1)
+    now = max(c.release.publishable_at for c in candidates) + dt.timedelta(hours=1)
     result = plan_digest(candidates, frequency="daily", lang="sq", source_language="mk", now=now, zone=SKOPJE,
                          since=since, settings=digest_settings())
-    assert result.release_ids == [releases["r1"].id]
-    assert result.items[0].machine is True
+    assert result.release_ids == [releases["r1"].id]  # r2, r3: waiting for sq
+    assert result.items[0].machine is True and set(result.waiting) == {releases["r2"].id, releases["r3"].id}
+    mk = plan_digest(candidates, frequency="daily", lang="mk", source_language="mk", now=now, zone=SKOPJE,
+                     since=since, settings=digest_settings())
+    assert sorted(mk.release_ids) == sorted(r.id for r in releases.values())
     early = plan_digest(candidates, frequency="daily", lang="sq", source_language="mk",
-                        now=min(v.updated_at for v in variants) - dt.timedelta(seconds=1), zone=SKOPJE,
-                        since=since, settings=digest_settings())
-    assert early is None  # the translation did not exist yet at that time
+                        now=since + dt.timedelta(minutes=30), zone=SKOPJE, since=since, settings=digest_settings())
+    assert early is None  # none was publishable yet at that time
