@@ -387,3 +387,48 @@ def test_config_check_explains_the_network_policy_of_each_source(site):
     assert "deadline 5 s per request" in rss_line and "redirect" in rss_line
     assert "origin http://intra.example:8080 (no allowed_hosts)" in web_line and "private networks ALLOWED" in web_line
     assert "settings OK" in result.stdout
+
+
+def test_https_is_verified_against_the_host_name_while_connecting_to_the_checked_address(tmp_path, monkeypatch, connects):
+    """TLS runs over the pinned connection: the certificate is checked for the URL's host name."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust this certificate, as the system store would a real one
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = HTTPServer(host="localhost", port=0, ssl_context=context)
+    server.expect_request("/a").respond_with_data("шифрирано")
+    server.start()
+    try:
+        url = server.url_for("/a")
+        assert url.startswith("https://localhost:")
+        with client() as http:
+            assert http.get(url, policy=NetworkPolicy.for_source(url, allow_private_networks=True)).content == "шифрирано".encode()
+            # the same server under a name the certificate does not carry is not trusted
+            other = url.replace("localhost", "127.0.0.1")
+            with pytest.raises(SourceError, match="failed"):
+                http.get(other, policy=NetworkPolicy.for_source(other, allow_private_networks=True))
+    finally:
+        server.stop()
+    assert {host for host, _ in connects} <= {"127.0.0.1", "::1"}
+
+
+def test_a_webpage_article_on_another_port_is_quarantined_and_the_others_are_stored(site, httpserver, other_server, ingest):
+    from .test_source_webpage import TITLES, listing_html, page_toml, serve_articles, write_settings
+
+    other_server.expect_request("/admin").respond_with_data("<html><body><p>внатрешно</p></body></html>")
+    inside = other_server.url_for("/admin")
+    httpserver.expect_request("/vesti/").respond_with_data(listing_html("1", inside, "2"), content_type="text/html")
+    serve_articles(httpserver, keys="12", prefix="/vesti/")
+    write_settings(site, page_toml("web", httpserver.url_for("/vesti/"), same_host_only=False))
+    report, app = ingest(site)
+    assert not report.failed_sources and report.counts()["new"] == 2 and report.counts()["quarantined"] == 1
+    [item] = app.store.list_quarantine(source="web")
+    assert item.ref == inside and f"{REFUSED} (origin rule)" in item.reason
+    assert sorted(r.title for r in app.store.list_releases()) == sorted([TITLES["1"], TITLES["2"]])
+    assert other_server.log == []
