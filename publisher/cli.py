@@ -116,6 +116,15 @@ def config_check(ctx: click.Context) -> None:
 
     for line in describe_sources(app.settings):
         out.print(f"[cyan]·[/] {esc(line)}", highlight=False)
+    from .translate.routes import route_report
+
+    states = route_report(app.settings.translation, app.settings.site.source_language,
+                          app.settings.site.target_languages)
+    for lang in app.settings.site.target_languages:
+        err.print(f"routes into {esc(lang)}:", highlight=False)
+        for state in (s for s in states if s.lang == lang):
+            mark = "[green]✓[/] can run" if state.ok else "[yellow]-[/] cannot run"
+            err.print(f"  {mark} {esc(state.route)}: {esc(state.detail)}", highlight=False)
     for line in warnings:
         err.print(f"[yellow]![/] {esc(line)}", highlight=False)
     for line in problems:

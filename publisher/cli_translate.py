@@ -15,6 +15,7 @@ from .errors import PublisherError
 from .lang import normalise_lang
 from .models import StoredTranslation
 from .render import show_time, translation_json
+from .translate.base import describe_usage
 from .translate.glossary import Glossary
 from .translate.stage import translate_pending, translate_release
 
@@ -168,6 +169,8 @@ def translations_show(ctx: click.Context, release_id: str, lang: str, as_json: b
               f"updated {esc(show_time(t.updated_at, zone))}" + (f", by {esc(t.editor)}" if t.editor else ""), highlight=False)
     if t.error:
         out.print(f"[yellow]{esc(t.error)}[/]", highlight=False)
+    if t.usage:
+        out.print(f"cost: {esc(describe_usage(t.usage))}", highlight=False)
     table = Table(app.settings.site.source_language, code, show_lines=True)
     table.add_row(f"[bold]{esc(release.title)}[/]", f"[bold]{esc(t.title)}[/]")
     originals, translated = release.paragraphs, t.paragraphs

@@ -204,6 +204,7 @@ class StoredTranslation:
     created_at: dt.datetime
     updated_at: dt.datetime
     reviewed_at: dt.datetime | None
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)  # engine → tokens, requests (all attempts)
 
     @property
     def paragraphs(self) -> list[str]:

@@ -73,6 +73,7 @@ def translation_json(t: StoredTranslation, zone: dt.tzinfo, body: bool = True) -
         "updated_at": t.updated_at.isoformat(),
         "updated_local": t.updated_at.astimezone(zone).isoformat(),
         "reviewed_at": t.reviewed_at.isoformat() if t.reviewed_at else None,
+        "usage": {engine: dict(counts) for engine, counts in t.usage.items()},  # tokens, requests per engine
     }
     if body:
         data["paragraphs"] = t.paragraphs

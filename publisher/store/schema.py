@@ -163,6 +163,8 @@ class TranslationRow(Base):
     qa: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # engine → {"requests", "prompt_tokens", "completion_tokens", "total_tokens"} over all attempts (0011)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     editor: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,8 +23,20 @@ def _translation(row: TranslationRow) -> StoredTranslation:
         title=row.title, body=row.body, engine=row.engine, machine=row.machine,
         source_hash=row.source_hash, source_revision=row.source_revision, qa=tuple(row.qa or ()),
         error=row.error, attempts=row.attempts, editor=row.editor, created_at=row.created_at,
-        updated_at=row.updated_at, reviewed_at=row.reviewed_at,
+        updated_at=row.updated_at, reviewed_at=row.reviewed_at, usage=dict(row.usage or {}),
     )
+
+
+def _add_usage(row: TranslationRow, usage: dict[str, dict[str, int]] | None) -> None:
+    """Sum what this attempt cost into the row (engine → requests, tokens)."""
+    if not usage:
+        return
+    total = {engine: dict(counts) for engine, counts in (row.usage or {}).items()}
+    for engine, counts in usage.items():
+        into = total.setdefault(engine, {})
+        for key, value in counts.items():
+            into[key] = into.get(key, 0) + int(value)
+    row.usage = total
 
 
 class TranslationStoreMixin:
@@ -55,6 +67,17 @@ class TranslationStoreMixin:
             query = query.where(TranslationRow.release_id == release_id)
         with self.session() as session:
             return [_translation(r) for r in session.scalars(query.limit(limit))]
+
+    def translation_usage_totals(self) -> dict[str, dict[str, int]]:
+        """engine → requests and tokens summed over every stored translation (all attempts)."""
+        totals: dict[str, dict[str, int]] = {}
+        with self.session() as session:
+            for usage in session.scalars(select(TranslationRow.usage).where(TranslationRow.usage.is_not(None))):
+                for engine, counts in (usage or {}).items():
+                    into = totals.setdefault(engine, {})
+                    for key, value in counts.items():
+                        into[key] = into.get(key, 0) + int(value)
+        return totals
 
     def translation_counts(self) -> dict[str, dict[str, int]]:
         """{lang: {status: count}}."""
@@ -212,12 +235,13 @@ class TranslationStoreMixin:
 
     def save_machine_translation(
         self, release: StoredRelease, lang: str, title: str, body: str, engine: str,
-        qa: Iterable[dict[str, Any]], force: bool = False,
+        qa: Iterable[dict[str, Any]], force: bool = False, usage: dict[str, dict[str, int]] | None = None,
     ) -> StoredTranslation:
         """Store accepted machine output. A staff translation is never overwritten unless
         ``force`` (staff asked for a re-translation)."""
         with self.session() as session:
             row = self._upsert(session, release, lang)
+            _add_usage(row, usage)
             if row.status in {s.value for s in STAFF_STATUSES} | {S.STALE.value} and not force:
                 return _translation(row)
             row.status, row.title, row.body, row.engine, row.machine = S.MACHINE.value, title, body, engine, True
@@ -230,11 +254,12 @@ class TranslationStoreMixin:
 
     def save_translation_problem(
         self, release: StoredRelease, lang: str, error: str, qa: Iterable[dict[str, Any]] = (),
-        status: TranslationStatus = S.FAILED,
+        status: TranslationStatus = S.FAILED, usage: dict[str, dict[str, int]] | None = None,
     ) -> StoredTranslation:
         """Record why no translation could be made (failed) or is waiting (pending)."""
         with self.session() as session:
             row = self._upsert(session, release, lang)
+            _add_usage(row, usage)
             if row.status in {s.value for s in STAFF_STATUSES} | {S.STALE.value}:
                 return _translation(row)
             if row.source_hash != release.content_hash:

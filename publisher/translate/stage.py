@@ -49,12 +49,12 @@ def translate_release(
     if result.ok:
         title, *paragraphs = result.texts
         stored = store.save_machine_translation(release, lang, title, "\n\n".join(paragraphs), result.engine, qa,
-                                                force=force)
+                                                force=force, usage=result.usage)
     elif result.only_unavailable:
         stored = store.save_translation_problem(release, lang, f"waiting: {result.reason}", qa,
-                                                status=TranslationStatus.PENDING)
+                                                status=TranslationStatus.PENDING, usage=result.usage)
     else:
-        stored = store.save_translation_problem(release, lang, result.reason, qa)
+        stored = store.save_translation_problem(release, lang, result.reason, qa, usage=result.usage)
     return stored, result.memory_hits, result.engine_segments
 
 

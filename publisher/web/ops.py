@@ -45,6 +45,15 @@ def metrics_text(app: App) -> str:
     failures = store.translation_failures()
     _metric(lines, "publisher_translation_failures", "gauge", "Translations that failed, per engine.",
             [({"engine": e}, n) for e, n in sorted(failures.items())])
+    usage = store.translation_usage_totals()  # cost visibility of model engines (issue 12)
+    _metric(lines, "publisher_translation_tokens", "gauge",
+            "Tokens spent on the stored translations (all attempts), per engine and kind.",
+            [({"engine": e, "kind": k}, counts.get(f"{k}_tokens", 0))
+             for e, counts in sorted(usage.items()) for k in ("prompt", "completion", "total")
+             if any(key.endswith("_tokens") for key in counts)])
+    _metric(lines, "publisher_translation_requests", "gauge",
+            "Engine requests made for the stored translations (all attempts), per engine.",
+            [({"engine": e}, counts.get("requests", 0)) for e, counts in sorted(usage.items())])
     polls = store.last_successful_polls()
     _metric(lines, "publisher_source_last_success_timestamp_seconds", "gauge",
             "When each source was last polled without error (Unix time).",
