@@ -266,25 +266,59 @@ def send_status(ctx: click.Context, limit: int, as_json: bool) -> None:
     if as_json:
         _dump({"paused": paused, "counts": counts, "subscribers": app.store.subscriber_counts(),
                "attention": [{"id": d.id, "message": d.message_key, "recipient": d.recipient, "status": d.status.value,
-                              "attempts": d.attempts, "error": d.last_error} for d in attention]})
+                              "reason": d.reason, "attempts": d.attempts, "error": d.last_error,
+                              "message_id": d.message_id} for d in attention]})
         return
     out.print(("[yellow]sending is PAUSED[/]" if paused else "sending is running") + "  "
               + "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     if attention:
-        table = Table("id", "message", "recipient", "status", "attempts", "server said")
+        table = Table("id", "message", "recipient", "status", "reason", "attempts", "server said")
         for d in attention:
-            table.add_row(*map(esc, (d.id, d.message_key, d.recipient, d.status.value, d.attempts, d.last_error or "")))
+            table.add_row(*map(esc, (d.id, d.message_key, d.recipient, d.status.value, d.reason or "", d.attempts,
+                                     d.last_error or "")))
         out.print(table)
+    if counts.get("held"):
+        out.print(f"{counts['held']} held: handed to the server without a clear answer (it may have them). "
+                  "`publisher send release-held` sends them again with their original Message-ID.")
 
 
 @send.command("retry-failed")
 @settings_option
+@click.option("--message", "message_key", default=None, help="Only this message key's rows.")
+@json_option
 @click.pass_context
 @handle_errors
-def send_retry_failed(ctx: click.Context) -> None:
-    """Queue failed and held messages again (held ones may then arrive twice: staff decide)."""
+def send_retry_failed(ctx: click.Context, message_key: str | None, as_json: bool) -> None:
+    """Queue failed messages again, except permanent refusals (5xx to the recipient or the
+    message) and recipients who may no longer receive mail. Held messages stay held
+    (`send release-held`)."""
     app = _app(ctx)
-    out.print(f"queued again: {app.store.requeue()}")
+    result = app.store.requeue_failed(message_key)
+    if as_json:
+        _dump(result)
+        return
+    kept = result["kept"]
+    out.print(f"queued again: {result['queued_again']}; left failed: {kept['permanent']} refused permanently by the"
+              f" server, {kept['may_not_receive']} whose recipient may no longer receive mail")
+
+
+@send.command("release-held")
+@settings_option
+@click.option("--message", "message_key", default=None, help="Only this message key's held rows.")
+@json_option
+@click.pass_context
+@handle_errors
+def send_release_held(ctx: click.Context, message_key: str | None, as_json: bool) -> None:
+    """Queue held messages (handed over without a clear answer) again, on purpose. Each goes
+    out with its original Message-ID, so a mail client that has the first copy can tell the
+    second is the same message. Recipients who may no longer receive mail are skipped."""
+    app = _app(ctx)
+    released = app.store.release_held(message_key)
+    if as_json:
+        _dump({"released": released, "message": message_key})
+        return
+    out.print(f"held messages queued again: {released}" + (f" ({esc(message_key)})" if message_key else ""),
+              highlight=False)
 
 
 @send.command("pause")

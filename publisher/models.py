@@ -231,7 +231,8 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"  # the server accepted it
     RETRY = "retry"  # transient failure; tried again at next_attempt_at
     FAILED = "failed"  # permanent failure, with the server's reply
-    HELD = "held"  # was in flight when a sender died: ambiguous, for staff to decide
+    HELD = "held"  # handed over without a clear answer (reason "ambiguous"): for staff to decide
+    SKIPPED = "skipped"  # the recipient may no longer receive mail (reason says why); never sent
 
 
 @dataclass(frozen=True)
@@ -267,3 +268,5 @@ class Delivery:
     message_id: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    reason: str | None = None  # skipped: why; held: "ambiguous"; failed: "permanent" | "gave-up" | "render" | ...
+    handed_at: dt.datetime | None = None  # set while the current attempt is with the transport

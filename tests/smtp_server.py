@@ -10,9 +10,17 @@ told how to answer, per recipient or for everyone:
     server.reply("bad@example.org", rcpt="550 5.1.1 no such user")
     server.reply(None, data="451 4.3.0 try again later")      # everyone, at the end of DATA
     server.reply("slow@example.org", delay=2.0)                 # wait before answering DATA
-    server.reply("cut@example.org", drop="before")              # close the connection at DATA
-    server.reply("cut@example.org", drop="after")               # take the message, then close
+    server.reply("slow@example.org", stored_delay=2.0)          # store it, then wait before the 250
+    server.reply("cut@example.org", drop="before")              # close at the end of DATA, not stored
+    server.reply("cut@example.org", drop="after")               # store the message, close without the 250
+    server.reply("cut@example.org", drop="after-reply")         # store it, answer 250, then close
+    server.reply("busy@example.org", data="451 4.3.0 busy", times=2)  # the first 2 tries only
+    server.greylist(None)                                       # 451 at RCPT the first time per address
     server.clear_replies()
+
+Fault injection counts per recipient: ``server.attempts`` holds every message whose DATA reached
+the server, whatever the answer (refused, dropped, stored), so a test can count the Message-IDs
+one delivery went out with; ``server.messages`` only what was stored.
 
 ``python tests/smtp_server.py --port N`` runs a counting sink (no recording) for benchmarks.
 """
@@ -79,21 +87,40 @@ class Received:
         return str(self.parsed()["Message-ID"])
 
 
+DROPS = (None, "before", "after", "after-reply")
+
+
 @dataclass
 class Behaviour:
     rcpt: str | None = None  # reply to RCPT TO instead of 250
     data: str | None = None  # reply to the end of DATA instead of 250
-    delay: float = 0.0  # seconds to wait before answering the end of DATA
-    drop: str | None = None  # "before": close at DATA without taking it; "after": take it, then close
+    delay: float = 0.0  # seconds to wait before answering the end of DATA (stored after the wait)
+    drop: str | None = None  # see DROPS and the module docstring
+    times: int | None = None  # the fault applies to the first `times` tries per recipient only
+    stored_delay: float = 0.0  # store the message first, then wait this long before answering
+
+    def __post_init__(self) -> None:
+        if self.drop not in DROPS:
+            raise ValueError(f"drop must be one of {DROPS}, not {self.drop!r}")
+
+
+_NORMAL = Behaviour()
 
 
 @dataclass
 class _Rules:
     everyone: Behaviour = field(default_factory=Behaviour)
     per_recipient: dict[str, Behaviour] = field(default_factory=dict)
+    tries: Counter = field(default_factory=Counter)  # (stage, recipient) -> tries so far
 
-    def of(self, recipient: str) -> Behaviour:
-        return self.per_recipient.get(recipient.lower(), self.everyone)
+    def of(self, recipient: str, stage: str | None = None) -> Behaviour:
+        """The behaviour for this recipient; ``stage`` ("rcpt" or "data") counts one try."""
+        rule = self.per_recipient.get(recipient.lower(), self.everyone)
+        if stage is None or rule.times is None:
+            return rule
+        key = (stage, recipient.lower())
+        self.tries[key] += 1
+        return rule if self.tries[key] <= rule.times else _NORMAL
 
 
 def _tls(server, session) -> bool:
@@ -105,14 +132,24 @@ class _Handler:
         self.server = server
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        rule = self.server.rules.of(address)
+        rule = self.server.rules.of(address, "rcpt")
         if rule.rcpt:
             return rule.rcpt
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        rules = [self.server.rules.of(r) for r in envelope.rcpt_tos] or [self.server.rules.everyone]
+        rules = [self.server.rules.of(r, "data") for r in envelope.rcpt_tos] or [self.server.rules.everyone]
+        auth = session.auth_data
+        login = auth.login.decode() if isinstance(auth, LoginPassword) else None
+        received = Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content
+                            or envelope.content, _tls(server, session), login)
+        self.server.attempt(received)
+        stored_delay = max(r.stored_delay for r in rules)
+        if stored_delay:  # a server slow to confirm what it already stored (the client times out)
+            self.server.record(received)
+            await asyncio.sleep(stored_delay)
+            return "250 2.0.0 accepted (late)"
         delay = max(r.delay for r in rules)
         if delay:
             await asyncio.sleep(delay)
@@ -123,12 +160,11 @@ class _Handler:
         reply = next((r.data for r in rules if r.data), None)
         if reply:
             return reply
-        auth = session.auth_data
-        login = auth.login.decode() if isinstance(auth, LoginPassword) else None
-        self.server.record(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content
-                                    or envelope.content, _tls(server, session), login))
-        if drop == "after":
+        self.server.record(received)
+        if drop == "after":  # stored, and the connection goes before the 250 is written
             server.transport.abort()
+        elif drop == "after-reply":  # the 250 goes out, then the connection is closed
+            asyncio.get_running_loop().call_later(0.05, server.transport.close)
         return "250 2.0.0 accepted"
 
 
@@ -138,6 +174,7 @@ class SmtpTestServer:
         self.port = port or free_port()
         self.rules = _Rules()
         self.messages: list[Received] = []
+        self.attempts: list[Received] = []  # every message whose DATA arrived, whatever the answer
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self.cert: Path | None = None
@@ -179,12 +216,16 @@ class SmtpTestServer:
         self.stop()
 
     def reply(self, recipient: str | None, *, rcpt: str | None = None, data: str | None = None, delay: float = 0.0,
-              drop: str | None = None) -> None:
-        behaviour = Behaviour(rcpt=rcpt, data=data, delay=delay, drop=drop)
+              drop: str | None = None, times: int | None = None, stored_delay: float = 0.0) -> None:
+        behaviour = Behaviour(rcpt=rcpt, data=data, delay=delay, drop=drop, times=times, stored_delay=stored_delay)
         if recipient is None:
             self.rules.everyone = behaviour
         else:
             self.rules.per_recipient[recipient.lower()] = behaviour
+
+    def greylist(self, recipient: str | None, times: int = 1) -> None:
+        """Greylisting: ``451`` at RCPT TO the first ``times`` tries of each address, then accepted."""
+        self.reply(recipient, rcpt="451 4.7.1 Greylisted, please try again later", times=times)
 
     def clear_replies(self) -> None:
         self.rules = _Rules()
@@ -194,6 +235,20 @@ class SmtpTestServer:
         with self._arrived:
             self.messages.append(message)
             self._arrived.notify_all()
+
+    def attempt(self, message: Received) -> None:
+        with self._lock:
+            self.attempts.append(message)
+
+    def message_ids(self) -> dict[str, set[str]]:
+        """Per recipient, every Message-ID that reached the server (stored or not)."""
+        with self._lock:
+            tried = list(self.attempts)
+        out: dict[str, set[str]] = {}
+        for m in tried:
+            for r in m.recipients:
+                out.setdefault(r, set()).add(m.message_id)
+        return out
 
     def received(self) -> list[Received]:
         with self._lock:
@@ -216,6 +271,7 @@ class SmtpTestServer:
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.attempts.clear()
 
 
 # ---------------------------------------------------------------------- real test messages
@@ -237,8 +293,9 @@ def build_message(recipient: str, message_id: str, subject: str = "Вести / 
 
 
 def render_delivery(delivery) -> OutgoingMessage:
-    """The ``render`` callable for tests: one message per ledger row, Message-ID from its key."""
-    message_id = f"<{delivery.message_key.replace(':', '.')}.{delivery.id}@news.example.org>"
+    """The ``render`` callable for tests: one message per ledger row, with the row's Message-ID
+    once it has one (from its first attempt), else one made from its key and id."""
+    message_id = delivery.message_id or f"<{delivery.message_key.replace(':', '.')}.{delivery.id}@news.example.org>"
     return OutgoingMessage(recipient=delivery.recipient, sender=SENDER,
                            data=build_message(delivery.recipient, message_id), message_id=message_id)
 

@@ -16,6 +16,7 @@ from publisher.delivery.outbox import OutboxTransport
 from publisher.delivery.smtp import SmtpTransport
 from publisher.models import DeliveryStatus, SubscriberStatus
 from publisher.store import Store
+from publisher.store.ledger import Handover
 
 from .smtp_server import SmtpTestServer, render_delivery
 
@@ -151,6 +152,7 @@ def test_a_dead_senders_rows_unsent_go_back_and_the_one_in_flight_is_held(store,
     assert (report.requeued, report.held, report.sent) == (4, 1, 4)
     [held] = store.list_deliveries(status="held")
     assert held.id == dead[0].id and held.message_id == "<inflight@x>" and "held" in held.last_error
+    assert held.reason == "ambiguous"
     assert dead[0].recipient not in server.counts()
     assert not store.mark_sent(dead[0])  # the dead sender's claim is void
 
@@ -165,18 +167,22 @@ def test_resend_setting_sends_the_ambiguous_row_again(store, server):
     assert (report.requeued, report.resent, report.held, report.sent) == (2, 1, 0, 3)
     assert [d.id for d in report.ambiguous] == [dead[1].id]
     assert store.delivery_counts() == {"sent": 3}
+    # sent again with the Message-ID it was first handed over with
+    assert {m.message_id for m in server.received() if m.recipients == (dead[1].recipient,)} == {"<inflight@x>"}
+    assert store.list_deliveries(recipient=dead[1].recipient)[0].message_id == "<inflight@x>"
 
 
 def test_ledger_begin_send_marks_and_claim_checks(store):
-    store.enqueue("k", "digest", "en", {}, [(None, "a@x.org"), (None, "b@x.org"), (None, "c@x.org")])
+    store.enqueue("k", "test", "en", {}, [(None, "a@x.org"), (None, "b@x.org"), (None, "c@x.org")])
     a, b, c = store.claim("s", 3, LEASE)
-    assert store.begin_send(a, "<a@x>")
-    assert store.mark_sent_and_begin(a, "<a@x>", b, "<b@x>") == (True, True)
-    assert store.mark_sent_and_begin(a, "<a@x>", c, "<c@x>") == (False, True)  # a already finished
+    assert store.begin_send(a, "<a@x>") is Handover.BEGUN
+    assert store.mark_sent_and_begin(a, "<a@x>", b, "<b@x>") == (True, Handover.BEGUN)
+    assert store.mark_sent_and_begin(a, "<a@x>", c, "<c@x>") == (False, Handover.BEGUN)  # a already finished
     assert store.mark_retry(b, "451", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
     [again] = store.claim("s", 3, LEASE)
-    assert again.id == b.id and again.message_id is None  # a new claim clears the old mark
-    assert not store.begin_send(b, "<b@x>")  # the old claim token is void
+    # a new claim clears the "handed over" mark but the delivery keeps its Message-ID
+    assert again.id == b.id and again.handed_at is None and again.message_id == "<b@x>"
+    assert store.begin_send(b, "<b@x>") is Handover.LOST  # the old claim token is void
     assert store.requeue_unsent_expired() == 0  # leases still running
     stale = store.claim("gone", 1, dt.timedelta(seconds=-1))
     assert stale == [] and store.release_claim(again)
@@ -189,7 +195,7 @@ def test_ledger_begin_send_marks_and_claim_checks(store):
 
 
 def test_recovery_uses_one_cutoff_so_unsent_rows_never_look_ambiguous(store):
-    store.enqueue("k", "digest", "en", {}, [(None, f"{c}@x.org") for c in "abcd"])
+    store.enqueue("k", "test", "en", {}, [(None, f"{c}@x.org") for c in "abcd"])
     claimed = store.claim("dead", 4, dt.timedelta(seconds=30))
     assert store.begin_send(claimed[0], "<a@x>")
     before = dt.datetime.now(dt.UTC)
@@ -197,13 +203,13 @@ def test_recovery_uses_one_cutoff_so_unsent_rows_never_look_ambiguous(store):
     assert store.requeue_unsent_expired(now=before) == 0 and store.recover_expired(now=before) == []
     assert store.requeue_unsent_expired(now=after) == 3
     [held] = store.recover_expired(now=after)
-    assert held.id == claimed[0].id and held.status is DeliveryStatus.HELD
+    assert held.id == claimed[0].id and held.status is DeliveryStatus.HELD and held.reason == "ambiguous"
     assert store.delivery_counts() == {"queued": 3, "held": 1}
 
 
 def test_two_senders_share_one_queue_and_send_each_message_once(db_url, server):
     setup = Store(db_url)
-    setup.enqueue("bulk", "digest", "en", {}, [(None, f"u{i}@example.org") for i in range(300)])
+    setup.enqueue("bulk", "test", "en", {}, [(None, f"u{i}@example.org") for i in range(300)])
     setup.close()
     reports = {}
 

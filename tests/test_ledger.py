@@ -7,6 +7,7 @@ import threading
 
 from publisher.models import DeliveryStatus, SubscriberStatus
 from publisher.store import Store
+from publisher.store.ledger import Handover
 
 LEASE = dt.timedelta(minutes=5)
 
@@ -20,7 +21,7 @@ def test_enqueue_is_idempotent_per_message_and_recipient(store):
 
 
 def test_claim_mark_and_only_the_claim_holder_may_finish(store):
-    store.enqueue("release:abc:en", "release", "en", {}, [(None, "a@example.org"), (None, "b@example.org")])
+    store.enqueue("test:abc", "test", "en", {}, [(None, "a@example.org"), (None, "b@example.org")])
     first = store.claim("sender-1", 1, LEASE)
     assert len(first) == 1 and first[0].status is DeliveryStatus.SENDING and first[0].attempts == 1
     second = store.claim("sender-2", 10, LEASE)
@@ -38,20 +39,22 @@ def test_claim_mark_and_only_the_claim_holder_may_finish(store):
 
 
 def test_expired_lease_is_held_not_resent_unless_asked(store):
-    store.enqueue("k", "digest", "en", {}, [(None, "a@example.org"), (None, "b@example.org")])
+    store.enqueue("k", "test", "en", {}, [(None, "a@example.org"), (None, "b@example.org")])
     claimed = store.claim("dead-sender", 10, dt.timedelta(seconds=-1))  # already expired
     assert len(claimed) == 2
     held = store.recover_expired(resend=False)
-    assert {d.status for d in held} == {DeliveryStatus.HELD}
+    assert {d.status for d in held} == {DeliveryStatus.HELD} and {d.reason for d in held} == {"ambiguous"}
     assert not store.mark_sent(claimed[0])  # the dead sender's claim is void
     assert store.claim("sender", 10, LEASE) == []
-    assert store.requeue() == 2
+    assert store.requeue_failed()["queued_again"] == 0  # retry-failed never touches held rows
+    assert store.release_held(message_key="other") == 0
+    assert store.release_held(message_key="k") == 2
     assert len(store.claim("sender", 10, LEASE)) == 2
 
 
 def test_two_senders_never_take_the_same_row(db_url):
     setup = Store(db_url)
-    setup.enqueue("bulk", "digest", "en", {}, [(None, f"u{i}@example.org") for i in range(400)])
+    setup.enqueue("bulk", "test", "en", {}, [(None, f"u{i}@example.org") for i in range(400)])
     setup.close()
     taken: dict[str, list[int]] = {"a": [], "b": []}
 
@@ -102,3 +105,62 @@ def test_control_switches(store):
     assert store.get_control("sending")["paused"] is True
     store.set_control("sending", {"paused": False})
     assert store.get_control("sending") == {"paused": False}
+
+
+def test_who_may_receive_is_checked_by_the_claim_and_by_the_handover(store):
+    subs = {name: store.add_subscriber(f"{name}@example.org", "en", "daily", status)[0]
+            for name, status in (("ok", SubscriberStatus.CONFIRMED), ("left", SubscriberStatus.UNSUBSCRIBED),
+                                 ("sup", SubscriberStatus.SUPPRESSED), ("bnc", SubscriberStatus.BOUNCED),
+                                 ("new", SubscriberStatus.PENDING), ("gone", SubscriberStatus.CONFIRMED),
+                                 ("late", SubscriberStatus.CONFIRMED))}
+    store.enqueue("digest:x", "digest", "en", {}, [(s.id, s.email) for s in subs.values()])
+    store.enqueue("confirm:new", "confirm", "en", {}, [(subs["new"].id, "new@example.org")])
+    store.enqueue("test:x", "test", "en", {}, [(None, "staff@example.org")])
+    store.delete_subscriber("gone@example.org")
+    claimed, skipped = store.claim_batch("s", 100, LEASE)
+    assert skipped == 5
+    assert sorted(d.recipient for d in claimed) == ["late@example.org", "new@example.org", "ok@example.org",
+                                                    "staff@example.org"]
+    reasons = {d.recipient.split("@")[0]: d.reason for d in store.list_deliveries(status="skipped")}
+    assert reasons.pop(next(r for r in reasons if r.startswith("erased:"))) == "erased"
+    assert reasons == {"left": "unsubscribed", "sup": "suppressed", "bnc": "bounced", "new": "unconfirmed"}
+    # someone who leaves after the claim is still not handed over
+    late = next(d for d in claimed if d.recipient == "late@example.org")
+    store.set_subscriber_status(late.subscriber_id, SubscriberStatus.UNSUBSCRIBED)
+    assert store.begin_send(late, "<late@x>") is Handover.SKIPPED
+    [row] = store.list_deliveries(recipient="late@example.org")
+    assert (row.status, row.reason, row.claim, row.handed_at) == (DeliveryStatus.SKIPPED, "unsubscribed", None, None)
+    for d in claimed:
+        if d.recipient != "late@example.org":
+            assert store.begin_send(d, f"<{d.id}@x>") is Handover.BEGUN
+    # failures: retry-failed takes back only the transient ones of people who may receive
+    ok, new, staff = (next(d for d in claimed if d.recipient.startswith(n)) for n in ("ok", "new", "staff"))
+    assert store.mark_failed(ok, "gave up after 6 attempts: 451 busy", reason="gave-up") is DeliveryStatus.FAILED
+    assert store.mark_failed(staff, "550 5.1.1 no such user", reason="permanent") is DeliveryStatus.FAILED
+    assert store.mark_failed(new, "render: boom", reason="render") is DeliveryStatus.FAILED
+    store.set_subscriber_status(new.subscriber_id, SubscriberStatus.UNSUBSCRIBED)
+    assert store.requeue_failed() == {"queued_again": 1, "kept": {"permanent": 1, "may_not_receive": 1}}
+    [again] = store.claim("s", 10, LEASE)
+    assert again.id == ok.id and again.message_id == f"<{ok.id}@x>"  # the first attempt's Message-ID
+
+
+def test_migration_0007_gives_old_rows_their_reasons(tmp_path):
+    from sqlalchemy import text
+
+    from publisher.store import db as store_db
+
+    engine = store_db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    store_db.upgrade(engine, "0006")
+    rows = [("held", "was in flight"), ("failed", "550 5.1.1 no such user"), ("failed", "gave up after 6 attempts: 451"),
+            ("failed", "render: x"), ("sent", None)]
+    with engine.begin() as conn:
+        for i, (status, error) in enumerate(rows):
+            conn.execute(text("INSERT INTO deliveries (message_key, recipient, kind, lang, payload, status, attempts,"
+                              " next_attempt_at, created_at, last_error) VALUES ('m', :r, 'digest', 'en', '{}', :s, 1,"
+                              " '2026-12-01 00:00:00', '2026-12-01 00:00:00', :e)"),
+                         {"r": f"u{i}@x.org", "s": status, "e": error})
+    store_db.upgrade(engine, "0007")
+    with engine.begin() as conn:
+        reasons = [r for (r,) in conn.execute(text("SELECT reason FROM deliveries ORDER BY id"))]
+    engine.dispose()
+    assert reasons == ["ambiguous", "permanent", "gave-up", "render", None]

@@ -6,14 +6,20 @@ The steps, and what a crash at each one leaves behind:
    but never handed to its transport go back to the queue; the (at most one per sender) row it
    had handed over without an answer is *ambiguous*: held for staff, or queued again when
    ``on_ambiguous = "resend"``.
-2. claim a batch under a lease (``batch_size``, ``lease_seconds``).
-3. per row: ``render(delivery) -> OutgoingMessage``; ``begin_send`` records the Message-ID
-   ("handed over") before ``transport.send``; when the transport returns, ``mark_sent`` of this
-   row and ``begin_send`` of the next are one commit. So one commit per message, and a kill at
-   any moment leaves at most one message of this sender ambiguous.
-4. transient ``SendError`` → ``retry`` at now + retry_seconds * 2^(attempt-1), ``failed`` once
-   attempts reach ``max_attempts``; permanent → ``failed`` with the server's code and reply, and a
-   hard bounce is counted towards suppressing the subscriber.
+2. claim a batch under a lease (``batch_size``, ``lease_seconds``); rows whose recipient may no
+   longer receive mail become ``skipped`` in the same statement.
+3. per row: ``render(delivery) -> OutgoingMessage`` (with the row's Message-ID once it has one);
+   ``begin_send`` records the Message-ID ("handed over") before ``transport.send``, and checks
+   the recipient once more in that same write (``skipped`` if they left meanwhile); when the
+   transport returns, ``mark_sent`` of this row and ``begin_send`` of the next are one commit.
+   So one commit per message, and a kill at any moment leaves at most one message of this
+   sender ambiguous.
+4. transient ``SendError`` → ``retry`` at now + retry_seconds * 2^(attempt-1), ``failed``
+   (reason ``gave-up``) once attempts reach ``max_attempts``; permanent → ``failed`` with the
+   server's code and reply (reason ``permanent`` for a 5xx to RCPT/DATA, never queued again), and
+   a hard bounce is counted towards suppressing the subscriber. *Ambiguous* (the whole message
+   went out, no clear answer came back) → ``held`` (reason ``ambiguous``), like a row of a killed
+   sender: never sent again unless staff release it (or ``on_ambiguous = "resend"``).
 5. ``stop`` (a ``threading.Event``, e.g. set by SIGTERM) is checked between messages: the rows of
    the batch not yet handed over are released back to the queue, and the call returns.
 """
@@ -29,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..models import Delivery
+from ..store.ledger import Handover
 from .base import OutgoingMessage, SendError, Transport
 from .options import MailSettings
 
@@ -46,7 +53,8 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-    held: int = 0  # ambiguous rows of dead senders held for staff by this run
+    held: int = 0  # ambiguous rows held for staff by this run (dead senders' and no clear answer)
+    skipped: int = 0  # the recipient may no longer receive mail: skipped, never sent
     released: int = 0  # claimed rows given back unsent because of ``stop``
     requeued: int = 0  # rows of dead senders never handed over: queued again
     resent: int = 0  # ambiguous rows queued again (on_ambiguous = "resend")
@@ -65,8 +73,11 @@ class DispatchReport:
         if self.paused:
             return "sending is paused (`publisher send resume`); nothing sent"
         parts = [f"{self.sent} sent", f"{self.retried} to retry", f"{self.failed} failed"]
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped (the recipient may no longer receive mail)")
         if self.held:
-            parts.append(f"{self.held} held (in flight when a sender stopped; see `publisher send status`)")
+            parts.append(f"{self.held} held (handed over without a clear answer; see `publisher send status`,"
+                         " `publisher send release-held`)")
         if self.resent:
             parts.append(f"{self.resent} ambiguous queued again")
         if self.released:
@@ -136,9 +147,15 @@ class _Dispatcher:
                 report.paused = True
                 log.info("sending is paused; %s stops here", self.owner)
                 break
-            batch = self.store.claim(self.owner, _batch_limit(self.options), lease, message_key=self.message_key)
+            batch, skipped = self.store.claim_batch(self.owner, _batch_limit(self.options), lease,
+                                                    message_key=self.message_key)
+            report.skipped += skipped
+            if skipped:
+                self._tick()
             if batch:
                 self.send_batch(batch)
+                continue
+            if skipped:
                 continue
             if not wait_for_retries or not self._waiting():
                 break
@@ -175,26 +192,41 @@ class _Dispatcher:
             delivery = queue.popleft()
             try:
                 message = self.render(delivery)
+                if delivery.message_id and message.message_id != delivery.message_id:
+                    raise ValueError(f"the message has Message-ID {message.message_id}, the delivery's is "
+                                     f"{delivery.message_id} (render must use the row's)")
             except Exception as exc:  # noqa: BLE001 - a bad row must not stop the others
                 log.error("cannot render delivery %s (%s to %s): %s", delivery.id, delivery.message_key,
                           delivery.recipient, exc)
-                if self.store.mark_failed(delivery, f"render: {type(exc).__name__}: {exc}"):
-                    self.report.failed += 1
-                else:
+                # a recipient erased or gone since the claim is skipped, not failed
+                done = self.store.mark_failed(delivery, f"render: {type(exc).__name__}: {exc}", reason="render",
+                                              skip_if_gone=True)
+                if done is None:
                     self.report.lost_claims += 1
+                elif done == "skipped":
+                    self.report.skipped += 1
+                else:
+                    self.report.failed += 1
                 self._tick()
                 continue
             return delivery, message
         return None
+
+    def _handover(self, state: Handover) -> bool:
+        if state is Handover.SKIPPED:
+            self.report.skipped += 1
+            self._tick()
+        elif state is Handover.LOST:
+            self.report.lost_claims += 1
+        return bool(state)
 
     def _begun(self, queue: deque[Delivery]) -> tuple[Delivery, OutgoingMessage] | None:
         while not self.stopping():
             item = self._rendered(queue)
             if item is None:
                 return None
-            if self.store.begin_send(item[0], item[1].message_id):
+            if self._handover(self.store.begin_send(item[0], item[1].message_id)):
                 return item
-            self.report.lost_claims += 1
         return None
 
     def send_batch(self, batch: list[Delivery]) -> None:
@@ -213,11 +245,12 @@ class _Dispatcher:
             try:
                 self.transport.send(message)
             except SendError as exc:
-                self.failure(delivery, exc)
+                self.failure(delivery, exc, message.message_id)
                 current = self._begun(queue)
             except Exception as exc:
                 log.exception("transport %s crashed on delivery %s", getattr(self.transport, "name", "?"), delivery.id)
-                self.failure(delivery, SendError(f"transport error: {type(exc).__name__}: {exc}", transient=True))
+                self.failure(delivery, SendError(f"transport error: {type(exc).__name__}: {exc}", transient=True),
+                             message.message_id)
                 current = self._begun(queue)
             else:
                 current = self.success(delivery, message, queue)
@@ -238,22 +271,25 @@ class _Dispatcher:
                         delivery.id, self.options.lease_seconds)
         if following is None:
             return None
-        if began:
+        if self._handover(began):
             return following
-        self.report.lost_claims += 1
         return self._begun(queue)
 
-    def failure(self, delivery: Delivery, exc: SendError) -> None:
+    def failure(self, delivery: Delivery, exc: SendError, message_id: str | None = None) -> None:
         report, options = self.report, self.options
         reason = f"{exc.code} {exc.reply}".strip() if exc.code else str(exc)
-        if exc.transient and delivery.attempts < options.max_attempts:
+        if getattr(exc, "ambiguous", False):
+            ok = self.ambiguous(delivery, str(exc), message_id)
+        elif exc.transient and delivery.attempts < options.max_attempts:
             when = self.clock() + backoff(options, delivery.attempts)
             ok = self.store.mark_retry(delivery, f"{reason} (attempt {delivery.attempts})", when)
             report.retried += ok
         else:
             if exc.transient:
-                reason = f"gave up after {delivery.attempts} attempts: {reason}"
-            ok = self.store.mark_failed(delivery, reason)
+                reason, why = f"gave up after {delivery.attempts} attempts: {reason}", "gave-up"
+            else:
+                why = "permanent" if exc.permanent_for_recipient else "refused"
+            ok = self.store.mark_failed(delivery, reason, reason=why) is not None
             report.failed += ok
             if exc.bounce and delivery.subscriber_id is not None:
                 report.bounces += 1
@@ -261,6 +297,22 @@ class _Dispatcher:
         if not ok:
             report.lost_claims += 1
         log.info("delivery %s to %s: %s", delivery.id, delivery.recipient, exc)
+
+    def ambiguous(self, delivery: Delivery, error: str, message_id: str | None) -> bool:
+        """The whole message went out and no clear answer came back: held (or, with
+        ``on_ambiguous = "resend"``, retried with the same Message-ID)."""
+        if self.options.on_ambiguous == "resend":
+            when = self.clock() + backoff(self.options, delivery.attempts)
+            ok = self.store.mark_retry(delivery, f"{error} (queued again: on_ambiguous = resend)", when)
+            self.report.resent += ok
+        else:
+            ok = self.store.mark_held(delivery, error)
+            self.report.held += ok
+        self.report.ambiguous.append(delivery)
+        log.warning("delivery %s to %s (%s, Message-ID %s): no clear answer from the server: %s", delivery.id,
+                    delivery.recipient, delivery.message_key, message_id, "queued again" if
+                    self.options.on_ambiguous == "resend" else "held")
+        return ok
 
     def release(self, queue: deque[Delivery]) -> None:
         for delivery in queue:

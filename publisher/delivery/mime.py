@@ -210,12 +210,18 @@ class MessageTemplate:
         unique = binascii.hexlify(os.urandom(9)).decode("ascii")
         return f"<{time.time_ns() // 1_000_000:x}.{self._counter:x}.{unique}@{self.domain}>"
 
-    def personalise(self, recipient: str, values: Mapping[str, str] | None = None) -> tuple[bytes, str]:
-        """The final message bytes (CRLF; signed when a signer is set) and its Message-ID."""
+    def personalise(self, recipient: str, values: Mapping[str, str] | None = None,
+                    message_id: str | None = None) -> tuple[bytes, str]:
+        """The final message bytes (CRLF; signed when a signer is set) and its Message-ID:
+        ``message_id`` if given (a delivery's from its first attempt), else a new one."""
         address = ascii_address(recipient)
         values = {k: clean_header(v) for k, v in (values or {}).items()}
         values["email"] = address
-        message_id = self.new_message_id()
+        if message_id is None:
+            message_id = self.new_message_id()
+        elif not (message_id.isascii() and clean_header(message_id) == message_id and message_id.startswith("<")
+                  and message_id.endswith(">") and "@" in message_id):
+            raise RenderError(f"{message_id!r} is not a usable Message-ID (ASCII <local@domain>)")
         head = [self._head, b"To: ", address.encode("ascii"), b"\r\nDate: ",
                 formatdate(usegmt=True).encode("ascii"), b"\r\nMessage-ID: ", message_id.encode("ascii"), b"\r\n"]
         unsubscribe = values.get("unsubscribe_url")

@@ -75,11 +75,12 @@ class Renderer:
 
     # ------------------------------------------------------------------ public
     def render(self, delivery: Delivery, subscriber: Subscriber | None = None) -> OutgoingMessage:
-        """The finished message for one ledger row. Pass ``subscriber`` when the caller has it
-        already (a dispatcher loading a batch); otherwise it is read from the store."""
+        """The finished message for one ledger row, with the row's Message-ID once it has one
+        (every retry of a delivery carries the first attempt's). Pass ``subscriber`` when the
+        caller has it already (a dispatcher loading a batch); otherwise it is read from the store."""
         template = self.template(delivery)
         values = self.personal_values(delivery, subscriber)
-        data, message_id = template.personalise(delivery.recipient, values)
+        data, message_id = template.personalise(delivery.recipient, values, message_id=delivery.message_id)
         return OutgoingMessage(recipient=ascii_address(delivery.recipient), sender=template.sender, data=data,
                                message_id=message_id)
 

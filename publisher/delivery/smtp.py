@@ -6,13 +6,17 @@ transient; 5xx answers are permanent and carry the code and the server's text, a
 RCPT that names the mailbox (550-554) is a hard bounce.
 
 A connection the server closed while idle is noticed at MAIL FROM (before any of the message was
-sent) and re-opened once, transparently. A connection lost after DATA began is ambiguous (the
-server may have taken the message); it is reported as transient, like every MTA does.
+sent) and re-opened once, transparently. A connection lost (or a timeout) after the DATA
+terminator went out, before the final reply, is *ambiguous*: the server may have stored the
+message. It is a ``SendError`` with ``ambiguous=True`` (dispatch holds the row; it is never sent
+again by itself). Lost before the terminator is an ordinary transient error: without the final
+dot no server takes a message.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import time
@@ -25,6 +29,7 @@ from .options import MailSettings
 log = logging.getLogger(__name__)
 
 BOUNCE_CODES = frozenset({550, 551, 552, 553, 554})
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def _text(reply: bytes | str) -> str:
@@ -169,7 +174,7 @@ class SmtpTransport:
             if not conn.has_extn("smtputf8"):
                 raise SendError(f"the SMTP server does not accept the non-ASCII address {message.recipient!r}"
                                 " (no SMTPUTF8)", transient=False, code=553, reply="SMTPUTF8 not offered",
-                                bounce=False)
+                                bounce=False, stage="MAIL FROM")
             mail_options.append("SMTPUTF8")
         try:
             code, reply = conn.mail(message.sender, mail_options)
@@ -188,16 +193,25 @@ class SmtpTransport:
             if code not in (250, 251):
                 self._reset(code)
                 raise self._error("RCPT TO", code, reply, message)
-            code, reply = conn.data(message.data)
+            code, reply = conn.docmd("DATA")
+            if code != 354:
+                self._reset(code)
+                raise self._error("DATA", code, reply, message)
+            body = _LEADING_DOT.sub(b"..", message.data)
+            conn.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
         except SendError:
             raise
-        except smtplib.SMTPDataError as exc:  # DATA itself refused (not 354)
-            self._reset(exc.smtp_code)
-            raise self._error("DATA", exc.smtp_code, exc.smtp_error, message) from None
+        except (OSError, smtplib.SMTPException) as exc:  # before the terminator: the server cannot have it
+            self._drop()
+            raise SendError(f"SMTP connection lost while sending to {message.recipient}: {exc or type(exc).__name__}",
+                            transient=True) from None
+        try:
+            code, reply = conn.getreply()
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
-            raise SendError(f"SMTP connection lost while sending to {message.recipient}: {exc or type(exc).__name__}"
-                            " (the server may or may not have taken it)", transient=True) from None
+            raise SendError(f"no answer from the SMTP server after the whole message to {message.recipient} was sent"
+                            f" ({exc or type(exc).__name__}): the server may or may not have taken it", transient=True,
+                            ambiguous=True, stage="end of DATA") from None
         if code != 250:
             self._reset(code)
             raise self._error("end of DATA", code, reply, message)
@@ -217,7 +231,7 @@ class SmtpTransport:
         transient = 400 <= code < 500 or code < 400  # an odd non-5xx answer: try again later
         bounce = not transient and stage == "RCPT TO" and code in BOUNCE_CODES
         return SendError(f"{stage} <{message.recipient}>: {code} {text}", transient=transient, code=code,
-                         reply=text, bounce=bounce)
+                         reply=text, bounce=bounce, stage=stage)
 
 
 class _Stale(Exception):

@@ -226,15 +226,19 @@ class DeliveryRow(Base):
     kind: Mapped[str] = mapped_column(String(16))  # confirm | digest | release | test
     lang: Mapped[str] = mapped_column(String(8))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16))  # queued | sending | sent | retry | failed | held
+    status: Mapped[str] = mapped_column(String(16))  # queued | sending | sent | retry | failed | held | skipped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(255))  # the delivery's, from its first attempt on
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # issue 10: why a row is skipped/held/failed (see publisher/store/mail.py), and when the
+    # current attempt was handed to the transport (cleared by a new claim)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    handed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("message_key", "recipient"),

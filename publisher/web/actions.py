@@ -210,7 +210,15 @@ def test_send(app: App, address: str, lang: str) -> dict[str, Any]:
 
 
 def retry_failed(app: App) -> dict[str, Any]:
-    return {"queued_again": app.store.requeue()}
+    """Failed rows queued again, except permanent refusals and recipients who may no longer
+    receive mail; held rows stay held (``release_held``)."""
+    return app.store.requeue_failed()
+
+
+def release_held(app: App, message_key: str | None = None) -> dict[str, Any]:
+    """Held rows (no clear answer from the server) queued again on purpose, each with its
+    original Message-ID."""
+    return {"released": app.store.release_held(message_key or None), "message": message_key or None}
 
 
 def set_paused(app: App, paused: bool) -> dict[str, Any]:

@@ -15,8 +15,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reason', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('handed_at', sa.DateTime(timezone=True), nullable=True))
+    # rows from before: the reason their words give, and "handed over" for rows in flight
+    deliveries = sa.table('deliveries', sa.column('status', sa.String), sa.column('reason', sa.String),
+                          sa.column('last_error', sa.Text), sa.column('message_id', sa.String),
+                          sa.column('handed_at', sa.DateTime(timezone=True)), sa.column('lease_until',
+                                                                                         sa.DateTime(timezone=True)))
+    op.execute(deliveries.update().where(deliveries.c.status == 'held').values(reason='ambiguous'))
+    failed = deliveries.c.status == 'failed'
+    op.execute(deliveries.update().where(failed, deliveries.c.last_error.like('render:%')).values(reason='render'))
+    op.execute(deliveries.update().where(failed, deliveries.c.last_error.like('gave up after%'))
+               .values(reason='gave-up'))
+    op.execute(deliveries.update().where(failed, deliveries.c.reason.is_(None), deliveries.c.last_error.like('5__ %'))
+               .values(reason='permanent'))
+    op.execute(deliveries.update().where(deliveries.c.status == 'sending', deliveries.c.message_id.isnot(None))
+               .values(handed_at=deliveries.c.lease_until))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_column('handed_at')
+        batch_op.drop_column('reason')
