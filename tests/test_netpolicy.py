@@ -329,6 +329,30 @@ def test_a_dripping_server_is_cut_at_the_deadline(headers):
     assert "timed out" in str(error.value) and "2 s" in str(error.value) and url in str(error.value)
 
 
+def test_a_hanging_dns_lookup_is_cut_at_the_deadline(monkeypatch, connects):
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def hanging(host, *args, **kwargs):
+        if host == "slow-dns.test":  # never asked of a real resolver: no traffic leaves the machine
+            release.wait(10)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    url = "http://slow-dns.test:8080/rss"
+    try:
+        with client(timeout=1) as http:
+            started = time.monotonic()
+            with pytest.raises(SourceError, match="timed out"):
+                http.get(url, policy=NetworkPolicy.for_source(url))
+            elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert 0.9 <= elapsed <= 1.5, elapsed
+    assert connects == []
+
+
 # ---------------------------------------------------------------------------- through ingest and the CLI
 
 

@@ -24,6 +24,7 @@ tell whether a port answered.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import contextvars
 import ipaddress
@@ -256,7 +257,20 @@ class _DeadlineStream(httpcore.NetworkStream):
 # ---------------------------------------------------------------------------- connecting
 
 
-Resolver = typing.Callable[..., list]
+# the system resolver has no timeout of its own: lookups run here, and the request waits for
+# one only as long as its deadline allows (a hung lookup keeps its worker, not the request)
+_RESOLVERS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="publisher-dns")
+
+
+def _resolve(host: str, port: int, timeout: float | None) -> list:
+    future = _RESOLVERS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    try:
+        return future.result(timeout)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise httpcore.ConnectTimeout(f"looking up {host} took longer than the request's deadline") from None
+    except (socket.gaierror, UnicodeError) as exc:
+        raise httpcore.ConnectError(f"{host} could not be resolved ({exc})") from None
 
 
 class PolicyBackend(httpcore.NetworkBackend):
@@ -269,10 +283,7 @@ class PolicyBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[typing.Any] | None = None) -> httpcore.NetworkStream:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"{host} could not be resolved ({exc})") from None
+        infos = _resolve(host, port, time_left(timeout, httpcore.ConnectTimeout))
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         allowed, refusal = [], None
         for address in addresses:
