@@ -1,5 +1,6 @@
 """CLI: publisher web (the web app alone; it never sends mail but the staff test send) and
-publisher users add/list (staff logins for the web pages)."""
+publisher users add/list/password/disable/enable (staff logins for the web pages; a new
+password or disabling a user ends every session of that user)."""
 
 from __future__ import annotations
 
@@ -23,14 +24,14 @@ def web(ctx: click.Context, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from .web.app import create_app
+    from .web.options import uvicorn_options
 
     app = _app(ctx)
     options = app.settings.web
     host, port = host or options.host, port or options.port
     err.print(f"serving on http://{esc(host)}:{port}/ (staff: /staff/)", highlight=False)
     uvicorn.run(create_app(app.settings, app), host=host, port=port, log_level="warning",
-                proxy_headers=bool(options.forwarded_allow_ips),
-                forwarded_allow_ips=",".join(options.forwarded_allow_ips) or None)
+                **uvicorn_options(options))  # X-Forwarded-For only from [web] forwarded_allow_ips
 
 
 @main.group()
@@ -48,21 +49,72 @@ def users() -> None:
 def users_add(ctx: click.Context, name: str, email: str | None, password_stdin: bool) -> None:
     """Add a staff user; without --password-stdin a password is generated and printed once."""
     from .subscriptions import normalise_email
-    from .web.security import generate_password, hash_password
+    from .web.security import hash_password
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if len(password) < 10:
-            raise PublisherError("the password must have at least 10 characters")
-        generated = False
-    else:
-        password, generated = generate_password(), True
+    password, generated = _read_password(password_stdin)
     app = _app(ctx)
     user = app.store.add_staff_user(name, hash_password(password), normalise_email(email) if email else None)
     app.close()
     err.print(f"staff user {esc(user.name)} added", highlight=False)
     if generated:
         out.print(f"password: {esc(password)}", highlight=False)
+
+
+def _read_password(password_stdin: bool) -> tuple[str, bool]:
+    """(password, generated?): from standard input, else a generated one."""
+    from .web.security import generate_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < 10:
+            raise PublisherError("the password must have at least 10 characters")
+        return password, False
+    return generate_password(), True
+
+
+@users.command("password")
+@settings_option
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (else one is made).")
+@click.pass_context
+@handle_errors
+def users_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Set a new password; every session of the user ends (they log in again)."""
+    from .web.security import hash_password
+
+    password, generated = _read_password(password_stdin)
+    app = _app(ctx)
+    user = app.store.set_staff_password(name, hash_password(password))
+    app.close()
+    err.print(f"new password for {esc(user.name)}; their sessions have ended", highlight=False)
+    if generated:
+        out.print(f"password: {esc(password)}", highlight=False)
+
+
+@users.command("disable")
+@settings_option
+@click.argument("name")
+@click.pass_context
+@handle_errors
+def users_disable(ctx: click.Context, name: str) -> None:
+    """Refuse the user's logins from now on and end every session of the user."""
+    app = _app(ctx)
+    user = app.store.set_staff_active(name, False)
+    app.close()
+    err.print(f"staff user {esc(user.name)} disabled; their sessions have ended", highlight=False)
+
+
+@users.command("enable")
+@settings_option
+@click.argument("name")
+@click.pass_context
+@handle_errors
+def users_enable(ctx: click.Context, name: str) -> None:
+    """Let a disabled user log in again (with their password)."""
+    app = _app(ctx)
+    user = app.store.set_staff_active(name, True)
+    app.close()
+    err.print(f"staff user {esc(user.name)} enabled", highlight=False)
 
 
 @users.command("list")

@@ -52,9 +52,12 @@ class WebThread:
             import uvicorn
 
             from .web.app import create_app
+            from .web.options import uvicorn_options
 
             app = create_app(self.settings)
-            config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="auto")
+            # X-Forwarded-For only from [web] forwarded_allow_ips (never uvicorn's default trust of loopback)
+            config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="auto",
+                                    **uvicorn_options(self.settings.web))
             self.server = uvicorn.Server(config)
         except Exception as exc:  # noqa: BLE001 - the scheduler runs without the web app
             self.error = f"cannot load the web app: {type(exc).__name__}: {exc}"

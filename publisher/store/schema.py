@@ -269,3 +269,27 @@ class StaffUserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffSessionRow(Base):
+    """A staff login (issue 10). The cookie carries a random token; this row keeps only its
+    sha256, so logout, a password change or disabling the user ends the session at once."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginAttemptRow(Base):
+    """Failed staff logins per account or client address (issue 10), shared by every web process."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # "account:<name>" | "address:<ip>"
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    forget_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # forgotten after a quiet window

@@ -1,16 +1,23 @@
 """JSON API for the staff actions (the same functions as the staff pages) and its OpenAPI
 description. Authentication: the staff session cookie (unsafe methods also need the session's
 CSRF token in an X-CSRF-Token header; GET /api/session returns it), or HTTP Basic with a staff
-name and password (scripts; no cookie, so no CSRF). Failed Basic logins count against the
-login rate limit."""
+name and password (scripts; no cookie, so no CSRF). Every Basic login goes through the login
+limit (publisher/web/auth.py): while the account or the address is locked, 429.
+
+Each operation declares typed models for its path, query and body (publisher/web/api_models.py);
+they validate the request (a 4xx JSON error naming the field) and describe it in
+/api/openapi.json, with every status the operation can answer."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,169 +25,276 @@ from starlette.routing import Route
 
 from ..errors import PublisherError
 from . import actions
-from .security import CSRF_HEADER, client_ip, csrf_ok, csrf_token
-from .staff import authenticate, session_user
+from .api_models import (OUTPUTS, ErrorOut, PausedOut, PreviewOut, QuarantineOut, QueueOut, RetryOut, ReviewOut,
+                         SessionOut, StatusOut, TestSendOut, TranslationOut, api_models)
+from .api_language import HeldOut, ReleaseLanguageOut, language_models
+from .auth import attempt_login, client_address, session_user
+from .security import CSRF_HEADER, csrf_ok, csrf_token
 
 if TYPE_CHECKING:
     from .app import WebContext
 
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="publisher"'}
 
-def _error(status: int, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+@dataclass
+class Call:
+    """What a handler gets: the validated inputs and the user."""
+
+    request: Request
+    user: Any
+    path: Any = None
+    query: Any = None
+    body: Any = None
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str  # OpenAPI form: /api/releases/{id}/translations/{lang}
+    summary: str
+    handler: Callable[[Call], Any]
+    output: type[BaseModel]
+    path_model: type[BaseModel] | None = None
+    query_model: type[BaseModel] | None = None
+    body_model: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()  # statuses of the action itself: 404 (no such thing), 409 (state refuses), 502
+    body_required: bool = field(default=False)
+
+    def statuses(self) -> list[int]:
+        """Every status this operation can answer."""
+        codes = {200, 401, 429, *self.errors}
+        if self.method != "GET":
+            codes.add(403)  # CSRF (session auth)
+        if self.path_model or self.query_model or self.body_model:
+            codes.add(422)
+        if self.body_model:
+            codes |= {400, 415}
+        return sorted(codes)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(message)
+        self.status, self.headers, self.extra = status, headers or {}, extra
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": str(self), **self.extra}, status_code=self.status, headers=self.headers)
+
+
+def _validation_error(exc: ValidationError, where: str) -> ApiError:
+    errors = []
+    for item in exc.errors(include_url=False, include_input=False):
+        if item["type"] == "json_invalid":
+            return ApiError(400, f"the body is not valid JSON: {item['msg']}")
+        loc = ".".join(str(part) for part in item["loc"])
+        errors.append({"field": f"{where}.{loc}" if loc else where, "message": item["msg"]})
+    if errors and errors[0]["field"] == "body" and len(errors) == 1:
+        return ApiError(422, f"the body must be a JSON object: {errors[0]['message']}", field="body", errors=errors)
+    first = errors[0]
+    return ApiError(422, f"{first['field']}: {first['message']}", field=first["field"], errors=errors)
 
 
 class Api:
     def __init__(self, ctx: WebContext):
         self.ctx, self.app = ctx, ctx.app
-        T = "/api/releases/{id:int}/translations/{lang}"
-        self.table: list[tuple[str, str, Any]] = [
-            ("GET", "/api/session", self.session),
-            ("GET", "/api/status", lambda r, b, u: actions.dashboard(self.app)),
-            ("GET", T, lambda r, b, u: actions.review(self.app, r.path_params["id"], r.path_params["lang"])),
-            ("PUT", T, lambda r, b, u: actions.edit(self.app, r.path_params["id"], r.path_params["lang"],
-                                                    str(b.get("title", "")), str(b.get("body", "")), u.name)),
-            ("POST", T + "/approve", lambda r, b, u: actions.approve(self.app, r.path_params["id"],
-                                                                     r.path_params["lang"], u.name)),
-            ("POST", T + "/retranslate", lambda r, b, u: actions.retranslate(
-                self.app, r.path_params["id"], r.path_params["lang"], b.get("engine") or None)),
-            ("GET", "/api/digests/preview", lambda r, b, u: actions.preview_digest(
-                self.app, r.query_params.get("lang", ""), r.query_params.get("frequency", "daily"))),
-            ("POST", "/api/send/release", lambda r, b, u: actions.send_release(self.app, b.get("release", ""),
-                                                                                b.get("lang"))),
-            ("POST", "/api/send/digest", lambda r, b, u: actions.send_digest(self.app, b.get("frequency", "daily"),
-                                                                              b.get("lang"))),
-            ("POST", "/api/send/test", lambda r, b, u: actions.test_send(
-                self.app, str(b.get("to") or u.email or ""), b.get("lang") or self.app.settings.site.source_language)),
-            ("POST", "/api/send/retry", lambda r, b, u: actions.retry_failed(self.app)),
-            ("POST", "/api/send/pause", lambda r, b, u: actions.set_paused(self.app, True)),
-            ("POST", "/api/send/resume", lambda r, b, u: actions.set_paused(self.app, False)),
-            ("GET", "/api/quarantine", lambda r, b, u: {"items": actions.quarantine(self.app)}),
+        self.models = m = api_models(self.app.settings)
+        lm = language_models(self.app.settings)
+        app = self.app
+        T = "/api/releases/{id}/translations/{lang}"
+        self.operations: list[Operation] = [
+            Operation("GET", "/api/session", "The logged-in staff user and the session's CSRF token", self.session,
+                      SessionOut),
+            Operation("GET", "/api/status", "Dashboard: latest releases with each language's status, queue counts, "
+                      "recent sends", lambda c: actions.dashboard(app), StatusOut),
+            Operation("GET", T, "A release and one translation, side by side",
+                      lambda c: actions.review(app, c.path.id, c.path.lang), ReviewOut, m.TranslationPath,
+                      errors=(404,)),
+            Operation("PUT", T, "Edit a translation (it becomes a human translation)",
+                      lambda c: actions.edit(app, c.path.id, c.path.lang, c.body.title, c.body.body, c.user.name),
+                      TranslationOut, m.TranslationPath, body_model=m.TranslationEdit, errors=(404, 409),
+                      body_required=True),
+            Operation("POST", T + "/approve", "Approve the machine translation",
+                      lambda c: actions.approve(app, c.path.id, c.path.lang, c.user.name), TranslationOut,
+                      m.TranslationPath, errors=(404, 409)),
+            Operation("POST", T + "/retranslate", "Machine-translate again, optionally with another engine of the "
+                      "chain (502: the engines failed)",
+                      lambda c: actions.retranslate(app, c.path.id, c.path.lang, c.body.engine), TranslationOut,
+                      m.TranslationPath, body_model=m.Retranslate, errors=(404, 409, 502)),
+            Operation("GET", "/api/digests/preview", "Render the digest of a language without queueing it",
+                      lambda c: actions.preview_digest(app, c.query.lang, c.query.frequency), PreviewOut,
+                      query_model=m.PreviewQuery, errors=(404, 409)),
+            Operation("POST", "/api/send/release", "Queue one release to a language's subscribers, or all",
+                      lambda c: actions.send_release(app, c.body.release, c.body.lang), QueueOut,
+                      body_model=m.SendRelease, errors=(404, 409), body_required=True),
+            Operation("POST", "/api/send/digest", "Queue this period's digest in a language, or all",
+                      lambda c: actions.send_digest(app, c.body.frequency, c.body.lang), QueueOut,
+                      body_model=m.SendDigest, errors=(409,)),
+            Operation("POST", "/api/send/test", "Send one test message now (synchronously) to one address "
+                      "(default: yours); 409 while sending is paused",
+                      lambda c: actions.test_send(app, c.body.to or c.user.email or "",
+                                                  c.body.lang or app.settings.site.source_language),
+                      TestSendOut, body_model=m.TestSend, errors=(409,)),
+            Operation("POST", "/api/send/retry", "Queue failed messages again", lambda c: actions.retry_failed(app),
+                      RetryOut),
+            Operation("POST", "/api/send/pause", "Pause sending", lambda c: actions.set_paused(app, True), PausedOut),
+            Operation("POST", "/api/send/resume", "Resume sending", lambda c: actions.set_paused(app, False),
+                      PausedOut),
+            Operation("GET", "/api/quarantine", "Items that could not become releases",
+                      lambda c: {"items": actions.quarantine(app)}, QuarantineOut),
+            # issue 9: releases held because their text is not in the source language
+            Operation("GET", "/api/releases/held", "Releases held for a language mismatch (in no feed or mail, "
+                      "not translated), with the language found", lambda c: {"items": actions.held(app)}, HeldOut),
+            Operation("POST", "/api/releases/{id}/language", "Confirm the language a release is in (ends a hold)",
+                      lambda c: actions.confirm_language(app, c.path.id, c.body.language), ReleaseLanguageOut,
+                      lm.ReleasePath, body_model=lm.ConfirmLanguage, errors=(404,), body_required=True),
         ]
 
     def routes(self) -> list[Route]:
-        by_path: dict[str, dict[str, Any]] = {}
-        for method, path, handler in self.table:
-            by_path.setdefault(path, {})[method] = handler
+        by_path: dict[str, dict[str, Operation]] = {}
+        for op in self.operations:
+            by_path.setdefault(op.path, {})[op.method] = op
         routes = [Route("/api/openapi.json", self.openapi)]
-        for path, handlers in by_path.items():
-            routes.append(Route(path, self._endpoint(handlers), methods=list(handlers)))
+        for path, ops in by_path.items():
+            routes.append(Route(path, self._endpoint(ops), methods=list(ops)))
         return routes
 
-    def session(self, request: Request, body: Any, user: Any) -> dict[str, Any]:
-        return {"user": user.name, "email": user.email, "csrf_token": request.session.get("csrf")}
+    def session(self, call: Call) -> dict[str, Any]:
+        return {"user": call.user.name, "email": call.user.email, "csrf_token": call.request.session.get("csrf")}
 
-    async def _auth(self, request: Request) -> tuple[Any, Response | None]:
+    # ------------------------------------------------------------------ plumbing
+    async def _auth(self, request: Request) -> Any:
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("basic "):
+        if header[:6].lower() == "basic ":
             try:
-                name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return None, _error(401, "malformed Basic credentials")
-            user = await run_in_threadpool(authenticate, self.app, name, password)
+                name, sep, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                raise ApiError(401, "malformed Basic credentials", BASIC_CHALLENGE) from None
+            if not sep:
+                raise ApiError(401, "malformed Basic credentials (name:password)", BASIC_CHALLENGE)
+            user, wait = await run_in_threadpool(attempt_login, self.app, self.ctx.login_limiter, name, password,
+                                                 client_address(request))
+            if wait is not None:
+                raise ApiError(429, "too many failed logins; try again later", {"Retry-After": str(wait)})
             if user is None:
-                wait = self.ctx.limiter.hit("login", client_ip(request))
-                if wait is not None:
-                    return None, _error(429, "too many attempts", **{"Retry-After": str(int(wait))})
-                return None, _error(401, "wrong name or password", **{"WWW-Authenticate": 'Basic realm="publisher"'})
-            return user, None
+                raise ApiError(401, "wrong name or password", BASIC_CHALLENGE)
+            return user
         user = await run_in_threadpool(session_user, self.app, request)
         if user is None:
-            return None, _error(401, "log in (staff session) or use HTTP Basic",
-                                **{"WWW-Authenticate": 'Basic realm="publisher"'})
+            raise ApiError(401, "log in (staff session) or use HTTP Basic", BASIC_CHALLENGE)
         if request.method == "GET":
             csrf_token(request)
         elif not csrf_ok(request, request.headers.get(CSRF_HEADER)):
-            return None, _error(403, "missing or wrong X-CSRF-Token (GET /api/session returns it)")
-        return user, None
+            raise ApiError(403, "missing or wrong X-CSRF-Token (GET /api/session returns it)")
+        return user
 
-    def _endpoint(self, handlers: dict[str, Any]) -> Any:
-        async def endpoint(request: Request) -> Response:
-            user, refused = await self._auth(request)
-            if refused is not None:
-                return refused
-            body: dict[str, Any] = {}
-            if request.method in ("POST", "PUT"):
-                raw = await request.body()
-                if raw.strip():
-                    if "json" not in request.headers.get("content-type", ""):
-                        return _error(415, "send a JSON body (Content-Type: application/json)")
-                    try:
-                        body = json.loads(raw)
-                    except ValueError:
-                        return _error(400, "the body is not valid JSON")
-                    if not isinstance(body, dict):
-                        return _error(400, "the body must be a JSON object")
-            handler = handlers[request.method]
+    async def _inputs(self, request: Request, op: Operation, call: Call) -> None:
+        try:
+            if op.path_model:
+                call.path = op.path_model.model_validate(dict(request.path_params))
+            if op.query_model:
+                call.query = op.query_model.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            raise _validation_error(exc, "path" if call.path is None and op.path_model else "query") from None
+        if op.body_model:
+            raw = await request.body()
+            if raw.strip():
+                if "json" not in request.headers.get("content-type", "").lower():
+                    raise ApiError(415, "send a JSON body (Content-Type: application/json)")
+            else:
+                raw = b"{}"
             try:
-                result = await run_in_threadpool(handler, request, body, user)
-            except actions.ActionError as exc:
-                return _error(exc.status, str(exc))
-            except PublisherError as exc:
-                return _error(400, str(exc))
+                call.body = op.body_model.model_validate_json(raw)
+            except ValidationError as exc:
+                raise _validation_error(exc, "body") from None
+
+    def _endpoint(self, ops: dict[str, Operation]) -> Any:
+        async def endpoint(request: Request) -> Response:
+            op = ops[request.method if request.method != "HEAD" else "GET"]
+            try:
+                call = Call(request, await self._auth(request))
+                await self._inputs(request, op, call)
+                try:
+                    result = await run_in_threadpool(op.handler, call)
+                except actions.ActionError as exc:
+                    # input is validated above: what the action refuses is the state (409), not the form
+                    raise ApiError(409 if exc.status == 400 else exc.status, str(exc)) from None
+                except PublisherError as exc:
+                    raise ApiError(409, str(exc)) from None
+            except ApiError as exc:
+                return exc.response()
             return JSONResponse(result)
 
         return endpoint
 
     async def openapi(self, request: Request) -> Response:
-        return JSONResponse(openapi_document(self.app.settings.site.name, self.table))
+        return JSONResponse(openapi_document(self.app.settings.site.name, self.operations))
 
 
-_SUMMARIES = {
-    ("GET", "/api/session"): "The logged-in staff user and the session's CSRF token",
-    ("GET", "/api/status"): "Dashboard: latest releases with each language's status, queue counts, recent sends",
-    ("GET", "T"): "A release and one translation, side by side",
-    ("PUT", "T"): "Edit a translation (it becomes a human translation)",
-    ("POST", "T/approve"): "Approve the machine translation",
-    ("POST", "T/retranslate"): "Machine-translate again, optionally with another engine of the chain",
-    ("GET", "/api/digests/preview"): "Render the digest of a language without queueing it",
-    ("POST", "/api/send/release"): "Queue one release to a language's subscribers, or all",
-    ("POST", "/api/send/digest"): "Queue this period's digest in a language, or all",
-    ("POST", "/api/send/test"): "Send one test message now (synchronously) to one address (default: yours)",
-    ("POST", "/api/send/retry"): "Queue failed and held messages again",
-    ("POST", "/api/send/pause"): "Pause sending",
-    ("POST", "/api/send/resume"): "Resume sending",
-    ("GET", "/api/quarantine"): "Items that could not become releases",
-}
-_BODIES = {
-    ("PUT", "T"): {"title": {"type": "string"}, "body": {"type": "string"}},
-    ("POST", "T/retranslate"): {"engine": {"type": "string"}},
-    ("POST", "/api/send/release"): {"release": {"type": "string", "description": "id or uid"},
-                                    "lang": {"type": "string", "description": "a language or 'all' (default)"}},
-    ("POST", "/api/send/digest"): {"frequency": {"type": "string", "enum": ["daily", "weekly"]},
-                                   "lang": {"type": "string", "description": "a language or 'all' (default)"}},
-    ("POST", "/api/send/test"): {"to": {"type": "string", "format": "email"}, "lang": {"type": "string"}},
+_DESCRIPTIONS = {
+    200: "OK", 400: "the body is not valid JSON", 401: "not logged in, or a wrong name or password (Basic)",
+    403: "missing or wrong X-CSRF-Token (session auth)", 404: "no such release, language or thing to show",
+    409: "the current state refuses it (not published, paused, not in the chain, nothing to approve…)",
+    415: "the body is not JSON (Content-Type)", 422: "a parameter or body field is invalid (named in `field`)",
+    429: "too many failed logins for this account or address: try again after Retry-After seconds",
+    502: "the translation engines failed",
 }
 
 
-def openapi_document(site: str, table: list[tuple[str, str, Any]]) -> dict[str, Any]:
-    T = "/api/releases/{id}/translations/{lang}"
+def _parameters(model: type[BaseModel], where: str, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = schemas[model.__name__]
+    required = set(schema.get("required", []))
+    return [{"name": name, "in": where, "required": where == "path" or name in required, "schema": prop}
+            for name, prop in schema["properties"].items()]
+
+
+def openapi_document(site: str, operations: list[Operation]) -> dict[str, Any]:
+    models = {m for op in operations for m in (op.path_model, op.query_model, op.body_model) if m}
+    entries = [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)]
+    entries += [(m, "serialization") for m in {*OUTPUTS, *(op.output for op in operations)}]
+    _, defs = models_json_schema(entries, ref_template="#/components/schemas/{model}")
+    schemas = defs.get("$defs", {})
+    ref = {"$ref": "#/components/schemas/{}"}
+    error = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}}}
     paths: dict[str, Any] = {}
-    for method, path, _ in table:
-        public = path.replace("{id:int}", "{id}")
-        key = (method, public.replace(T, "T"))
-        op: dict[str, Any] = {"summary": _SUMMARIES[key], "security": [{"basic": []}, {"session": []}],
-                              "responses": {"200": {"description": "OK", "content": {"application/json": {}}},
-                                            "400": {"description": "refused, with {\"error\": reason}"},
-                                            "401": {"description": "not logged in"},
-                                            "403": {"description": "CSRF token missing (session auth)"},
-                                            "404": {"description": "no such release or language"}}}
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer" if n == "id" else "string"}}
-                  for n in ("id", "lang") if "{" + n + "}" in public]
-        if public == "/api/digests/preview":
-            params = [{"name": "lang", "in": "query", "required": True, "schema": {"type": "string"}},
-                      {"name": "frequency", "in": "query", "schema": {"type": "string", "enum": ["daily", "weekly"]}}]
+    for op in operations:
+        responses: dict[str, Any] = {}
+        for code in op.statuses():
+            entry: dict[str, Any] = {"description": _DESCRIPTIONS[code]}
+            if code == 200:
+                entry["content"] = {"application/json": {"schema": {"$ref": ref["$ref"].format(op.output.__name__)}}}
+            else:
+                entry["content"] = error
+            if code == 401:
+                entry["headers"] = {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}}
+            if code == 429:
+                entry["headers"] = {"Retry-After": {"required": True, "description": "seconds",
+                                                    "schema": {"type": "integer", "minimum": 1}}}
+            responses[str(code)] = entry
+        spec: dict[str, Any] = {"summary": op.summary, "operationId": _operation_id(op),
+                                "security": [{"basic": []}, {"session": []}], "responses": responses}
+        params = []
+        if op.path_model:
+            params += _parameters(op.path_model, "path", schemas)
+        if op.query_model:
+            params += _parameters(op.query_model, "query", schemas)
         if params:
-            op["parameters"] = params
-        if key in _BODIES:
-            op["requestBody"] = {"content": {"application/json": {"schema": {"type": "object",
-                                                                              "properties": _BODIES[key]}}}}
-        paths.setdefault(public, {})[method.lower()] = op
+            spec["parameters"] = params
+        if op.body_model:
+            spec["requestBody"] = {"required": op.body_required, "content": {"application/json": {
+                "schema": {"$ref": ref["$ref"].format(op.body_model.__name__)}}}}
+        paths.setdefault(op.path, {})[op.method.lower()] = spec
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{site}: staff API", "version": "1"},
-        "components": {"securitySchemes": {
+        "components": {"schemas": schemas, "securitySchemes": {
             "basic": {"type": "http", "scheme": "basic"},
             "session": {"type": "apiKey", "in": "cookie", "name": "publisher_session",
                         "description": "with the X-CSRF-Token header on POST/PUT"}}},
         "paths": paths,
     }
+
+
+def _operation_id(op: Operation) -> str:
+    words = [w for w in op.path.replace("{", "").replace("}", "").split("/") if w and w != "api"]
+    return "_".join([op.method.lower(), *words])

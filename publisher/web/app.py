@@ -20,6 +20,7 @@ from ..app import App
 from ..settings import Settings, load_settings
 from . import ops
 from .api import Api
+from .auth import LoginLimiter
 from .feeds import FeedFiles
 from .pages import Pages
 from .public import PublicPages
@@ -31,7 +32,8 @@ from .staff import StaffPages
 class WebContext:
     app: App
     pages: Pages
-    limiter: RateLimiter
+    limiter: RateLimiter  # in memory: the subscribe form's limit per client address
+    login_limiter: LoginLimiter  # in the store: shared by every web process on the database
 
 
 def _stylesheet(pages: Pages) -> Route:
@@ -49,8 +51,8 @@ def create_app(settings: Settings, app: App | None = None) -> Starlette:
     web = settings.web
     feeds = FeedFiles(settings)
     pages = Pages(settings)
-    limiter = RateLimiter(web.rate_window_seconds, {"subscribe": web.subscribe_rate, "login": web.login_rate})
-    ctx = WebContext(app, pages, limiter)
+    limiter = RateLimiter(web.rate_window_seconds, {"subscribe": web.subscribe_rate})
+    ctx = WebContext(app, pages, limiter, LoginLimiter(lambda: app.store, web))  # the store opens on first use
     public = PublicPages(ctx)
     routes = [*feeds.routes(), *ops.routes(app), _stylesheet(pages), *Api(ctx).routes(), *StaffPages(ctx).routes(),
               *public.routes()]

@@ -4,7 +4,6 @@ publisher.web.actions (the JSON API calls the same ones)."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -16,41 +15,13 @@ from starlette.routing import Route
 from ..errors import PublisherError
 from ..store.users import StaffUser
 from . import actions
-from .security import (CSP_EMAIL, CSRF_FIELD, burn_time, client_ip, csrf_ok, csrf_token, hash_password,
-                       needs_rehash, safe_next, same_origin, verify_password)
+from .auth import attempt_login, client_address, end_sessions, session_user, start_session
+from .security import CSP_EMAIL, CSRF_FIELD, csrf_ok, csrf_token, safe_next, same_origin
 
 if TYPE_CHECKING:
     from .app import WebContext
 
 LANG = "en"  # the staff pages are in English (their strings still go through the catalogs)
-
-
-def password_mark(user: StaffUser) -> str:
-    """Kept in the session: a changed password ends every older session."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
-def authenticate(app: Any, name: str, password: str) -> StaffUser | None:
-    user = app.store.get_staff_user(name.strip()) if name.strip() else None
-    if user is None or not user.active:
-        burn_time(password)
-        return None
-    if not verify_password(user.password_hash, password):
-        return None
-    if needs_rehash(user.password_hash):
-        user = app.store.update_staff_user(user.id, password_hash=hash_password(password))
-    app.store.update_staff_user(user.id, logged_in=True)
-    return user
-
-
-def session_user(app: Any, request: Request) -> StaffUser | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
-        return None
-    user = app.store.get_staff_user(uid)
-    if user is None or not user.active or request.session.get("pw") != password_mark(user):
-        return None
-    return user
 
 
 class StaffPages:
@@ -109,26 +80,26 @@ class StaffPages:
         if not csrf_ok(request, form.get(CSRF_FIELD)) or not same_origin(request, self.app.settings.site.base_url):
             return self._page(request, "staff/login.html.j2", 400, title="Staff login", next=target,
                               error="The form had expired. Please try again.")
-        wait = self.ctx.limiter.hit("login", client_ip(request))
+        # the limit is checked before the password (publisher/web/auth.py)
+        user, wait = await run_in_threadpool(attempt_login, self.app, self.ctx.login_limiter,
+                                             str(form.get("name", "")), str(form.get("password", "")),
+                                             client_address(request))
         if wait is not None:
             response = self._page(request, "staff/login.html.j2", 429, title="Staff login", next=target,
                                   error="Too many attempts. Please try again in a few minutes.")
-            response.headers["Retry-After"] = str(int(wait))
+            response.headers["Retry-After"] = str(wait)
             return response
-        user = await run_in_threadpool(authenticate, self.app, str(form.get("name", "")),
-                                       str(form.get("password", "")))
         if user is None:
             return self._page(request, "staff/login.html.j2", 401, title="Staff login", next=target,
                               error="Wrong name or password.")
-        request.session.clear()  # a new session (and CSRF token) after login: no fixation
-        request.session.update({"uid": user.id, "pw": password_mark(user)})
+        await run_in_threadpool(start_session, self.app, request, user)  # new session and CSRF token: no fixation
         csrf_token(request)
         return RedirectResponse(target, status_code=303)
 
     async def logout(self, request: Request) -> Response:
         form = await request.form()
         if csrf_ok(request, form.get(CSRF_FIELD)):
-            request.session.clear()
+            await run_in_threadpool(end_sessions, self.app, request)  # every session of the user ends
         return RedirectResponse("/staff/login", status_code=303)
 
     # ------------------------------------------------------------------ pages
