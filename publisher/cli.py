@@ -211,8 +211,10 @@ def run_ingest(app: App, source: str | None, as_json: bool) -> int:
                 "updated": report.updated,
                 "unchanged": report.unchanged,
                 "quarantined": [{"ref": r, "reason": why} for r, why in report.quarantined],
+                "skipped": [{"ref": r, "why": why, "detail": d} for r, why, d in report.skipped],
             },
             "failed_sources": [{"source": s, "error": e} for s, e in report.failed_sources],
+            "skipped": report.skipped_counts(),  # files left alone, per reason (issue 9)
         })
     else:
         for kind in (IngestOutcome.NEW, IngestOutcome.UPDATED):
@@ -222,10 +224,16 @@ def run_ingest(app: App, source: str | None, as_json: bool) -> int:
             out.print(f"[yellow]quarantined[/] {esc(ref)}: {esc(why)}", highlight=False)
         for name, error in report.failed_sources:
             err.print(f"[red]source failed[/] {esc(name)}: {esc(error)}", highlight=False)
+        for ref, why, detail in report.skipped:
+            out.print(f"[dim]{'skipped':>11} {esc(ref)}: {esc(why)}{esc(' (' + detail + ')' if detail else '')}[/]",
+                      highlight=False)
+        skipped = report.skipped_counts()
         out.print(
             f"new: {esc(counts['new'])}  updated: {esc(counts['updated'])}  unchanged: {esc(counts['unchanged'])}  "
             f"quarantined: {counts['quarantined']}"
             + (f"  failed sources: {counts['failed_sources']}" if counts["failed_sources"] else "")
+            + (f"  skipped: {sum(skipped.values())} ("
+               + ", ".join(f"{esc(why)}: {n}" for why, n in skipped.items()) + ")" if skipped else "")
         )
     return 1 if report.failed_sources else 0
 

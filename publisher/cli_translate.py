@@ -30,10 +30,13 @@ def _lang(value: str | None) -> str | None:
 
 
 def _target(app, lang: str) -> str:  # type: ignore[no-untyped-def]
+    """A language releases are translated into: a target language, or the source language
+    (for releases staff confirmed in another language, issue 9)."""
     code = _lang(lang)
-    if code not in app.settings.site.target_languages:
+    if code not in app.settings.site.languages:
         raise PublisherError(
-            f"{lang!r} is not a target language; [site] target_languages = {app.settings.site.target_languages}"
+            f"{lang!r} is not a target language (nor the source language) of this site; [site] source_language = "
+            f"{app.settings.site.source_language!r}, target_languages = {app.settings.site.target_languages}"
         )
     return code
 

@@ -17,7 +17,7 @@ from .cleaning import Boilerplate, clean_paragraphs, content_hash
 from .errors import ItemRejected, PublisherError
 from .langid import detect_language
 from .lang import normalise_lang
-from .models import CleanRelease, IngestOutcome, IngestReport, RawRelease, Rejected, Unchanged
+from .models import CleanRelease, IngestOutcome, IngestReport, LanguageStatus, RawRelease, Rejected, Unchanged
 from .settings import Settings
 from .sources import HttpOptions, PoliteClient, SourceContext, build_source
 from .store import Store
@@ -56,8 +56,13 @@ def clean_release(raw: RawRelease, boilerplate: Boilerplate, settings: Settings)
     language = declared or detected or source_language
     if detected and declared and detected != declared:
         flags.append(f"language-conflict: declared {declared}, detected {detected}")
+    found, language_status = declared or detected, LanguageStatus.OK
     if language != source_language:
         flags.append(f"language-mismatch: {language}, expected {source_language}")
+        if settings.cleaning.on_language_mismatch == "hold":
+            language_status = LanguageStatus.HELD  # stored, published nowhere until staff confirm
+        else:
+            language = source_language  # "publish": as if it were in the source language
     return CleanRelease(
         source=raw.source,
         ref=raw.ref,
@@ -76,6 +81,8 @@ def clean_release(raw: RawRelease, boilerplate: Boilerplate, settings: Settings)
         categories=raw.categories,
         embargo_until=raw.embargo_until,
         expires_at=raw.expires_at,
+        language_status=language_status.value,
+        detected_language=found,
     )
 
 

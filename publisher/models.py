@@ -59,6 +59,29 @@ class Unchanged:
 
 
 @dataclass(frozen=True)
+@dataclass(frozen=True)
+class Skipped:
+    """An entry a source saw and deliberately left alone; ``why`` is a SKIP_REASONS key."""
+
+    source: str
+    ref: str
+    why: str
+    detail: str = ""
+
+
+# why a directory source left a file alone (the keys of IngestReport.skipped_counts)
+SKIP_REASONS = {
+    "unsupported-type": "not one of the source's patterns (.txt, .md, .html...)",
+    "link": "a symbolic link (never followed)",
+    "hidden": "a hidden file or folder (name starts with a dot)",
+    "temporary": "an editor or download temporary (~, .tmp, .part, .swp, .crdownload)",
+    "folder": "a sub-folder (the source is not recursive)",
+    "special-file": "not a regular file (a pipe, socket or device)",
+    "still-settling": "modified less than settle_seconds ago; read on a later run",
+    "rejected-unmoved": "rejected before and could not be moved to quarantine; retried when it changes",
+}
+
+
 class CleanRelease:
     """A release after cleaning and language identification, ready to store."""
 
@@ -79,10 +102,20 @@ class CleanRelease:
     categories: tuple[str, ...] = ()
     embargo_until: dt.datetime | None = None
     expires_at: dt.datetime | None = None
+    language_status: str = "ok"  # LanguageStatus: held when the text is not in the source language
+    detected_language: str | None = None  # declared, else detected (None: detection off, nothing declared)
 
     @property
     def paragraphs(self) -> list[str]:
         return self.body.split("\n\n") if self.body else []
+
+
+class LanguageStatus(StrEnum):
+    """Whether a release's ``language`` may be trusted for publishing (issue 9)."""
+
+    OK = "ok"  # in the source language, or published as such ([cleaning] on_language_mismatch = "publish")
+    HELD = "held"  # not in the source language: stored, but in no feed, mail or page, not translated
+    CONFIRMED = "confirmed"  # staff confirmed ``language``: published in it, translated from it
 
 
 @dataclass
@@ -96,10 +129,18 @@ class IngestReport:
     failed_sources: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
 
     def add(self, outcome: IngestOutcome, ref: str) -> None:
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, why, detail)
         getattr(self, outcome.value).append(ref)
 
     def counts(self) -> dict[str, int]:
         return {
+    def skipped_counts(self) -> dict[str, int]:
+        """Files left alone, per reason (a SKIP_REASONS key), in a stable order."""
+        counts: dict[str, int] = {}
+        for _ref, why, _detail in self.skipped:
+            counts[why] = counts.get(why, 0) + 1
+        return dict(sorted(counts.items()))
+
             "new": len(self.new),
             "updated": len(self.updated),
             "unchanged": len(self.unchanged),
@@ -131,13 +172,20 @@ class StoredRelease:
     updated_at: dt.datetime
     embargo_until: dt.datetime | None = None  # not published (feeds, emails) before this
     expires_at: dt.datetime | None = None  # not sent by email after this
+    language_status: str = "ok"  # LanguageStatus; ``language`` is the language it is published in
+    detected_language: str | None = None
 
     @property
     def paragraphs(self) -> list[str]:
         return self.body.split("\n\n") if self.body else []
 
+    @property
+    def held(self) -> bool:
+        """Held for a language mismatch: readers must not see it until staff confirm its language."""
+        return self.language_status == LanguageStatus.HELD
+
     def visible(self, now: dt.datetime) -> bool:
-        return self.embargo_until is None or self.embargo_until <= now
+        return not self.held and (self.embargo_until is None or self.embargo_until <= now)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ def release_json(release: StoredRelease, zone: dt.tzinfo, body: bool = True) -> 
         "slug": release.slug,
         "title": release.title,
         "language": release.language,
+        "language_status": release.language_status,  # ok | held | confirmed (issue 9)
+        "detected_language": release.detected_language,
         "flags": list(release.flags),
         "author": release.author,
         "categories": list(release.categories),

@@ -103,6 +103,8 @@ class CleaningSettings(Section):
     boilerplate_patterns: list[Regex] = [r"^(Сподели|Сподели на|Share)( на)?:?$", r"^Печати$"]
     detect_language: bool = True
     detector_languages: list[LangCode] = ["mk", "bg", "sr", "ru", "uk", "en", "sq", "de", "fr", "tr", "el", "hr", "bs"]
+    # a release not in [site] source_language: "hold" it for staff, or "publish" it as if it were
+    on_language_mismatch: Literal["hold", "publish"] = "hold"
 
 
 class IngestSettings(Section):

@@ -53,7 +53,8 @@ class WebpageSource(SourceBase):
             url = urldefrag(urljoin(base_url, href.strip()))[0]
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
-            if self.options.same_host_only and urlsplit(url).netloc.lower() not in hosts:
+            if self.options.same_host_only and urlsplit(url).netloc.lower() not in hosts \
+                    and not self.policy.permits(url):  # a host in allowed_hosts is one of the source's own
                 continue
             if url not in links:
                 links.append(url)

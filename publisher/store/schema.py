@@ -81,6 +81,11 @@ class ReleaseRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     embargo_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # ok: in its language as ingested | held: not the source language, waits for staff (not
+    # published, not translated) | confirmed: staff set ``language`` (issue 9)
+    language_status: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")
+    detected_language: Mapped[str | None] = mapped_column(String(8))  # declared, else detected, at ingest
+    # issue 9: the body as sanitised HTML blocks, one per paragraph of ``body`` (publisher.structure)
 
     revisions: Mapped[list[RevisionRow]] = relationship(
         back_populates="release", order_by="RevisionRow.revision", cascade="all, delete-orphan"
