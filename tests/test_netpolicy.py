@@ -456,3 +456,21 @@ def test_a_webpage_article_on_another_port_is_quarantined_and_the_others_are_sto
     assert item.ref == inside and f"{REFUSED} (origin rule)" in item.reason
     assert sorted(r.title for r in app.store.list_releases()) == sorted([TITLES["1"], TITLES["2"]])
     assert other_server.log == []
+
+
+def test_same_host_only_counts_the_allowed_hosts_as_the_source_s_own(site, httpserver, other_server, ingest):
+    from .test_source_webpage import BODIES, TITLES, article_html, listing_html, page_toml, write_settings
+
+    other_server.expect_request("/a/1").respond_with_data(article_html("1", other_server.url_for("/a/1")),
+                                                          content_type="text/html")
+    httpserver.expect_request("/vesti/").respond_with_data(listing_html(other_server.url_for("/a/1")),
+                                                           content_type="text/html")
+    url = httpserver.url_for("/vesti/")
+    write_settings(site, page_toml("web", url))  # the only link is on another host: ignored, none left
+    report, _ = ingest(site)
+    assert "no article links" in dict(report.failed_sources)["web"] and other_server.log == []
+    write_settings(site, page_toml("web", url, allowed_hosts=[f"localhost:{other_server.port}"]))
+    report, app = ingest(site)
+    assert not report.failed_sources and report.counts()["new"] == 1
+    [release] = app.store.list_releases()
+    assert release.title == TITLES["1"] and release.paragraphs == list(BODIES["1"])

@@ -163,6 +163,15 @@ class NetworkPolicy:
         if literal is not None:
             self.check_address(host, literal)
 
+    def permits(self, url: str) -> bool:
+        """Whether the scheme and origin rules allow this URL (nothing resolved, nothing sent)."""
+        try:
+            self.check_scheme(url)
+            self.check_url(httpx.URL(url))
+        except (PolicyRefused, httpx.InvalidURL, UnicodeError):
+            return False
+        return True
+
     def check_address(self, host: str, address: str) -> None:
         """The private address rule for one resolved address; raises PolicyRefused."""
         kind = classify_address(address)
