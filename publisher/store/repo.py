@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..models import (
     CleanRelease,
     IngestOutcome,
+    LanguageStatus,
     QuarantineItem,
     SourceState,
     StoredRelease,
@@ -60,7 +61,18 @@ def _release(row: ReleaseRow) -> StoredRelease:
         updated_at=row.updated_at,
         embargo_until=row.embargo_until,
         expires_at=row.expires_at,
+        language_status=row.language_status or LanguageStatus.OK.value,
+        detected_language=row.detected_language,
     )
+
+
+def _apply_language(row: ReleaseRow, clean: CleanRelease) -> None:
+    """The language a release is published in, and whether it is held. A staff confirmation
+    stays across revisions as long as the text is still found in the same language."""
+    confirmed = row.language_status == LanguageStatus.CONFIRMED.value
+    if not (confirmed and row.detected_language == clean.detected_language):
+        row.language, row.language_status = clean.language, clean.language_status
+    row.detected_language = clean.detected_language
 
 
 def _quarantine(row: QuarantineRow, size: int) -> QuarantineItem:
@@ -161,7 +173,7 @@ class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMix
             row.slug = clean.slug
             row.title = clean.title
             row.body = clean.body
-            row.language = clean.language
+            _apply_language(row, clean)
             row.flags = list(clean.flags)
             row.author = clean.author
             row.categories = list(clean.categories)
@@ -191,14 +203,41 @@ class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMix
         offset: int = 0,
         source: str | None = None,
         language: str | None = None,
+        language_status: str | None = None,
     ) -> list[StoredRelease]:
         query = select(ReleaseRow).order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc())
         if source:
             query = query.where(ReleaseRow.source == source)
         if language:
             query = query.where(ReleaseRow.language == language)
+        if language_status:
+            query = query.where(ReleaseRow.language_status == language_status)
         with self.session() as session:
             return [_release(r) for r in session.scalars(query.limit(limit).offset(offset))]
+
+    def confirm_release_language(self, key: int | str, language: str) -> StoredRelease | None:
+        """Staff decided the language of a (held) release: it is published in ``language``
+        from now on and translated from it. When the language changes, machine output made
+        from the old assumption is dropped (translated again from the right language) and
+        staff translations become stale. None: no such release."""
+        from .schema import TranslationRow
+
+        with self.session() as session:
+            row = self._get(session, key)
+            if row is None:
+                return None
+            now = utcnow()
+            if row.language != language:
+                for variant in session.scalars(select(TranslationRow).where(TranslationRow.release_id == row.id)):
+                    if variant.status in ("reviewed", "human", "stale"):
+                        variant.status, variant.updated_at = "stale", now
+                    else:
+                        session.delete(variant)
+            if row.language_status == LanguageStatus.HELD.value:  # visible from now on (mail windows, issue 10)
+                row.publishable_at = max(now, row.embargo_until or now)
+            row.language, row.language_status, row.updated_at = language, LanguageStatus.CONFIRMED.value, now
+            session.flush()
+            return _release(row)
 
     def count_releases(self) -> int:
         with self.session() as session:

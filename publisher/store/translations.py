@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import PublisherError
-from ..models import STAFF_STATUSES, StoredRelease, StoredTranslation, TranslationStatus
+from ..models import STAFF_STATUSES, LanguageStatus, StoredRelease, StoredTranslation, TranslationStatus
 from .schema import MemoryRow, ReleaseRow, TranslationRow, utcnow
 
 S = TranslationStatus
@@ -104,61 +104,67 @@ class TranslationStoreMixin:
         self, lang: str, source_language: str, policy: str = "machine", limit: int = 50,
         now: dt.datetime | None = None,
     ) -> list[tuple[StoredRelease, StoredTranslation | None]]:
-        """Newest first: every release in the source language, or the releases whose
-        ``lang`` variant may be published, with that variant. Releases under embargo
-        (embargo_until after ``now``) are left out."""
+        """Newest first: the releases whose own language is ``lang`` (the originals, variant
+        None) and the releases whose ``lang`` variant may be published, with that variant.
+        Left out: releases under embargo (embargo_until after ``now``) and releases held for a
+        language mismatch (``language_status`` held; issue 9). ``source_language`` is kept for
+        the callers: every release carries its own language (the source language unless staff
+        confirmed another), so an Albanian original is in the sq list and its Macedonian
+        translation in the mk one."""
         from .repo import _release
 
-        source = lang == source_language
-        query = self._publishable_query(
-            (ReleaseRow,) if source else (ReleaseRow, TranslationRow), lang, source, policy, limit, now
-        )
+        query = self._publishable_query((ReleaseRow, TranslationRow), lang, policy, limit, now)
         with self.session() as session:
-            if source:
-                return [(_release(r), None) for r in session.scalars(query)]
-            return [(_release(r), _translation(t)) for r, t in session.execute(query)]
+            return [(_release(r), _translation(t) if t is not None and r.language != lang else None)
+                    for r, t in session.execute(query)]
 
     def publishable_keys(
         self, lang: str, source_language: str, policy: str = "machine", limit: int = 50,
         now: dt.datetime | None = None,
     ) -> list[tuple[Any, ...]]:
         """The same selection as ``publishable`` as light rows, no text: (release id, uid,
-        content hash, updated, published, author, categories, variant status, machine,
-        variant updated). Every change of a release or a variant moves one of these, so a
-        hash of them tells whether a feed must be rebuilt without loading any body."""
-        source = lang == source_language
+        content hash, updated, published, author, categories, language, variant status,
+        machine, variant updated; the variant's are None for an original). Every change of a
+        release or a variant moves one of these, so a hash of them tells whether a feed must
+        be rebuilt without loading any body."""
         columns: tuple[Any, ...] = (
             ReleaseRow.id, ReleaseRow.uid, ReleaseRow.content_hash, ReleaseRow.updated_at, ReleaseRow.published_at,
-            ReleaseRow.author, ReleaseRow.categories,
+            ReleaseRow.author, ReleaseRow.categories, ReleaseRow.language,
+            TranslationRow.status, TranslationRow.machine, TranslationRow.updated_at,
         )
-        if not source:
-            columns += (TranslationRow.status, TranslationRow.machine, TranslationRow.updated_at)
         with self.session() as session:
-            return [tuple(row) for row in session.execute(
-                self._publishable_query(columns, lang, source, policy, limit, now))]
+            return [tuple(row) for row in session.execute(self._publishable_query(columns, lang, policy, limit, now))]
 
-    def _publishable_query(self, columns: tuple[Any, ...], lang: str, source: bool, policy: str, limit: int,
+    def _publishable_query(self, columns: tuple[Any, ...], lang: str, policy: str, limit: int,
                            now: dt.datetime | None) -> Any:
         now = now or utcnow()
-        query = select(*columns).where(or_(ReleaseRow.embargo_until.is_(None), ReleaseRow.embargo_until <= now))
-        if not source:
-            query = query.join(TranslationRow, TranslationRow.release_id == ReleaseRow.id).where(
-                TranslationRow.lang == lang, TranslationRow.status.in_(self.publishable_statuses(policy))
+        variant = and_(TranslationRow.release_id == ReleaseRow.id, TranslationRow.lang == lang,
+                       TranslationRow.status.in_(self.publishable_statuses(policy)))
+        query = (
+            select(*columns)
+            .outerjoin(TranslationRow, variant)
+            .where(
+                ReleaseRow.language_status != LanguageStatus.HELD.value,  # the hold: no reader sees it
+                or_(ReleaseRow.embargo_until.is_(None), ReleaseRow.embargo_until <= now),
+                or_(ReleaseRow.language == lang, TranslationRow.id.is_not(None)),
             )
+        )
         return query.order_by(ReleaseRow.published_at.desc(), ReleaseRow.id.desc()).limit(limit)
 
     def published_languages(
         self, release_ids: Sequence[int], policies: dict[str, str]
     ) -> dict[int, list[str]]:
-        """release id → target languages in which it may be published (for hreflang links)."""
+        """release id → languages other than its own in which it may be published (for
+        hreflang links; its own language always is, unless it is held)."""
         if not release_ids:
             return {}
         found: dict[int, list[str]] = {rid: [] for rid in release_ids}
         with self.session() as session:
             rows = session.execute(
-                select(TranslationRow.release_id, TranslationRow.lang, TranslationRow.status).where(
-                    TranslationRow.release_id.in_(list(release_ids))
-                )
+                select(TranslationRow.release_id, TranslationRow.lang, TranslationRow.status)
+                .join(ReleaseRow, ReleaseRow.id == TranslationRow.release_id)
+                .where(TranslationRow.release_id.in_(list(release_ids)), TranslationRow.lang != ReleaseRow.language,
+                       ReleaseRow.language_status != LanguageStatus.HELD.value)
             )
             for rid, lang, status in rows:
                 if status in self.publishable_statuses(policies.get(lang, "machine")):
@@ -187,12 +193,16 @@ class TranslationStoreMixin:
     ) -> list[tuple[StoredRelease, str]]:
         """(release, lang) pairs that need a machine translation now, oldest release first:
         no row yet; pending; machine or failed output of an older revision; failed with
-        attempts left. Staff translations (reviewed, human, stale) are never in this list."""
+        attempts left. Staff translations (reviewed, human, stale) are never in this list,
+        nor a release into its own language, nor a release held for a language mismatch
+        (translated once staff confirm its language, from that language)."""
         from .repo import _release
 
         work: list[tuple[StoredRelease, str]] = []
         with self.session() as session:
-            releases_query = select(ReleaseRow).order_by(ReleaseRow.published_at, ReleaseRow.id)
+            releases_query = select(ReleaseRow).where(
+                ReleaseRow.language_status != LanguageStatus.HELD.value
+            ).order_by(ReleaseRow.published_at, ReleaseRow.id)
             if release_key is not None:
                 release = self._get(session, release_key)
                 if release is None:
@@ -203,6 +213,7 @@ class TranslationStoreMixin:
                 query = (
                     releases_query.outerjoin(t, and_(t.release_id == ReleaseRow.id, t.lang == lang))
                     .where(
+                        ReleaseRow.language != lang,
                         or_(
                             t.id.is_(None),
                             t.status == S.PENDING.value,
