@@ -260,19 +260,23 @@ def releases() -> None:
 @settings_option
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--source", help="Only releases from this source.")
+@click.option("--held", is_flag=True, help="Only releases held for a language mismatch (confirm-language ends it).")
 @json_option
 @click.pass_context
 @handle_errors
-def releases_list(ctx: click.Context, limit: int, source: str | None, as_json: bool) -> None:
-    """Newest releases first."""
+def releases_list(ctx: click.Context, limit: int, source: str | None, as_json: bool, held: bool = False) -> None:
+    """Newest releases first. The lang column says 'sq? held' for a release held because its
+    text is not in the source language."""
+    from .language_hold import hold_label
+
     app = _app(ctx)
-    items = app.store.list_releases(limit=limit, source=source)
+    items = app.store.list_releases(limit=limit, source=source, language_status="held" if held else None)
     if as_json:
         _dump([release_json(r, app.settings.site.zone, body=False) for r in items])
         return
     table = Table("id", "published", "lang", "rev", "source", "title", "flags")
     for r in items:
-        table.add_row(*map(esc, (r.id, show_time(r.published_at, app.settings.site.zone), r.language,
+        table.add_row(*map(esc, (r.id, show_time(r.published_at, app.settings.site.zone), hold_label(r),
                                  r.revision, r.source, r.title, "; ".join(r.flags))))
     out.print(table)
     out.print(f"{esc(len(items))} of {esc(app.store.count_releases())} release(s)")
@@ -306,7 +310,9 @@ def releases_show(ctx: click.Context, release_id: str, raw: bool, as_json: bool)
         _dump(data)
         return
     out.print(f"[bold]{esc(release.title)}[/]", highlight=False)
-    out.print(f"id {esc(release.id)} · uid {esc(release.uid)} · {esc(release.source)} · {esc(release.language)} · "
+    from .language_hold import hold_label
+
+    out.print(f"id {esc(release.id)} · uid {esc(release.uid)} · {esc(release.source)} · {esc(hold_label(release))} · "
               f"revision {esc(release.revision)} · published {esc(show_time(release.published_at, zone))}", highlight=False)
     if release.link:
         out.print(f"link: {esc(release.link)}", highlight=False)
@@ -319,6 +325,28 @@ def releases_show(ctx: click.Context, release_id: str, raw: bool, as_json: bool)
     for v in revisions:
         out.print(f"[dim]revision {esc(v.revision)} · {esc(show_time(v.fetched_at, zone))} · {esc(v.ref)} · "
                   f"{esc(v.content_type)} · {esc(v.raw_size)} bytes · {v.content_hash[:12]}[/]", highlight=False)
+
+
+@releases.command("confirm-language")
+@settings_option
+@click.argument("release_id")
+@click.argument("lang")
+@json_option
+@click.pass_context
+@handle_errors
+def releases_confirm_language(ctx: click.Context, release_id: str, lang: str, as_json: bool) -> None:
+    """Staff: the release (id or uid) is in LANG, one of the site's languages. Ends a hold for
+    a language mismatch: in the source language it is published as usual; in another it is
+    published in that language's feed as the original and translated from it."""
+    from .language_hold import confirm_language, hold_label
+
+    app = _app(ctx)
+    release = confirm_language(app.settings, app.store, release_id, lang)
+    if as_json:
+        _dump(release_json(release, app.settings.site.zone, body=False))
+        return
+    out.print(f"release {esc(release.id)} ({esc(release.title)}): {esc(hold_label(release))}; published in "
+              f"{esc(release.language)} from the next feed build and mail run, translated from it", highlight=False)
 
 
 @releases.command("quarantine")

@@ -40,6 +40,16 @@ def _lang(app: App, lang: str, target: bool = False) -> str:
     return lang
 
 
+def _variant_lang(app: App, release: StoredRelease, lang: str) -> str:
+    """A language the release can be translated into: any site language but its own (a
+    release confirmed in a target language is translated into the source language too)."""
+    if lang not in app.settings.site.languages or lang == release.language:
+        others = [code for code in app.settings.site.languages if code != release.language]
+        raise ActionError(f"release {release.id} is in {release.language}; it is translated into "
+                          f"{', '.join(others)}, not {lang!r}", 404)
+    return lang
+
+
 def _langs(app: App, lang: str | None) -> list[str] | None:
     return None if lang in (None, "", "all") else [_lang(app, lang)]  # type: ignore[arg-type]
 
@@ -54,7 +64,8 @@ def translation_json(t: Any) -> dict[str, Any] | None:
 
 def release_json(r: StoredRelease) -> dict[str, Any]:
     return {"id": r.id, "uid": r.uid, "title": r.title, "body": r.body, "language": r.language,
-            "published_at": r.published_at.isoformat(), "revision": r.revision}
+            "published_at": r.published_at.isoformat(), "revision": r.revision,
+            "language_status": r.language_status, "detected_language": r.detected_language}
 
 
 # --------------------------------------------------------------------------- reading
@@ -64,8 +75,8 @@ def dashboard(app: App, limit: int = 15) -> dict[str, Any]:
     for release in store.list_releases(limit=limit):
         langs = {}
         for lang in site.target_languages:
-            t = store.get_translation(release.id, lang)
-            langs[lang] = t.status.value if t is not None else "missing"
+            t = store.get_translation(release.id, lang) if lang != release.language else None
+            langs[lang] = "original" if lang == release.language else t.status.value if t is not None else "missing"
         releases.append({**release_json(release), "translations": langs})
     recent = store.list_deliveries(limit=limit)
     failures = [d for status in ("failed", "held") for d in store.list_deliveries(status=status, limit=limit)]
@@ -78,7 +89,7 @@ def dashboard(app: App, limit: int = 15) -> dict[str, Any]:
     return {"releases": releases, "queue": store.delivery_counts(), "paused": is_paused(app),
             "subscribers": store.subscriber_counts(), "translations": store.translation_counts(),
             "recent": [row(d) for d in recent], "failures": [row(d) for d in failures],
-            "languages": site.languages, "target_languages": site.target_languages}
+            "languages": site.languages, "target_languages": site.target_languages, "held": held(app)}
 
 
 def is_paused(app: App) -> bool:
@@ -87,15 +98,35 @@ def is_paused(app: App) -> bool:
 
 def review(app: App, release_id: int | str, lang: str) -> dict[str, Any]:
     release = _release(app, release_id)
-    _lang(app, lang, target=True)
+    _variant_lang(app, release, lang)
     return {"release": release_json(release), "translation": translation_json(app.store.get_translation(release.id,
                                                                                                        lang)),
-            "engines": list(app.settings.translation.chains.get(lang, []))}
+            "engines": list(app.settings.translation.chains.get(lang, [])), "languages": app.settings.site.languages}
 
 
 def quarantine(app: App, limit: int = 100) -> list[dict[str, Any]]:
     return [{"id": q.id, "source": q.source, "ref": q.ref, "reason": q.reason, "size": q.size,
              "created_at": q.created_at.isoformat()} for q in app.store.list_quarantine(limit=limit)]
+
+
+def held(app: App, limit: int = 50) -> list[dict[str, Any]]:
+    """Releases held for a language mismatch (issue 9): in no feed or mail until confirmed."""
+    from ..language_hold import held_releases
+
+    return [{**release_json(r), "flags": list(r.flags)} for r in held_releases(app.store, limit)]
+
+
+def confirm_language(app: App, release_id: int | str, language: Any) -> dict[str, Any]:
+    """Staff confirm the language of a release (ends a hold; publisher.language_hold)."""
+    from ..language_hold import UnknownRelease
+    from ..language_hold import confirm_language as confirm
+
+    if not isinstance(language, str) or not language.strip():
+        raise ActionError('give the language as {"language": "sq"}, one of ' + ", ".join(app.settings.site.languages))
+    try:
+        return release_json(confirm(app.settings, app.store, release_id, language.strip()))
+    except UnknownRelease as exc:
+        raise ActionError(str(exc), 404) from None
 
 
 def preview_digest(app: App, lang: str, frequency: str = "daily", now: dt.datetime | None = None) -> dict[str, Any]:
@@ -145,13 +176,13 @@ def _render_preview(app: App, lang: str, payload: dict[str, Any]) -> tuple[str, 
 # --------------------------------------------------------------------------- writing
 def approve(app: App, release_id: int | str, lang: str, editor: str) -> dict[str, Any]:
     release = _release(app, release_id)
-    _lang(app, lang, target=True)
+    _variant_lang(app, release, lang)
     return translation_json(app.store.approve_translation(release, lang, editor=editor))  # type: ignore[return-value]
 
 
 def edit(app: App, release_id: int | str, lang: str, title: str, body: str, editor: str) -> dict[str, Any]:
     release = _release(app, release_id)
-    _lang(app, lang, target=True)
+    _variant_lang(app, release, lang)
     title, body = title.strip(), body.replace("\r\n", "\n").strip()
     if not title or not body:
         raise ActionError("a translation needs a title and a text")
@@ -165,7 +196,7 @@ def retranslate(app: App, release_id: int | str, lang: str, engine: str | None) 
     from ..translate.stage import translate_release
 
     release = _release(app, release_id)
-    _lang(app, lang, target=True)
+    _variant_lang(app, release, lang)
     engines = app.settings.translation.chains.get(lang, [])
     if engine and engine not in engines:
         raise ActionError(f"engine {engine!r} is not in the chain for {lang} ({', '.join(engines)})")

@@ -35,6 +35,7 @@ class StaffPages:
             Route("/staff/logout", self.logout, methods=["POST"]),
             Route("/staff/", self.dashboard),
             Route("/staff/releases/{id:int}/{lang}", self.review),
+            Route("/staff/releases/{id:int}/language", self.confirm_language, methods=["POST"]),  # issue 9
             Route("/staff/releases/{id:int}/{lang}/{action}", self.review_action, methods=["POST"]),
             Route("/staff/preview", self.preview),
             Route("/staff/preview/frame", self.preview_frame),
@@ -139,6 +140,19 @@ class StaffPages:
         except PublisherError as exc:
             return self._back(request, here, str(exc), ok=False)
         return self._back(request, here, f"{action}: the {lang} translation is now {result['status']}")
+
+    async def confirm_language(self, request: Request) -> Response:
+        """A held release's language, confirmed by staff (publisher.language_hold)."""
+        user, form, refused = await self._checked_form(request)
+        if refused is not None:
+            return refused
+        rid = request.path_params["id"]
+        try:
+            result = await run_in_threadpool(actions.confirm_language, self.app, rid, str(form.get("language", "")))
+        except PublisherError as exc:
+            return self._back(request, "/staff/", f"release {rid}: {exc}", ok=False)
+        return self._back(request, "/staff/", f"release {rid} confirmed as {result['language']}: published in "
+                          f"{result['language']} and translated from it")
 
     async def preview(self, request: Request) -> Response:
         if await self._user(request) is None:
