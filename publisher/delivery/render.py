@@ -230,13 +230,15 @@ class Renderer:
 
     def _items(self, ids: list[int], lang: str) -> list[dict[str, Any]]:
         t = self._gettext(lang)
-        source = self.site.source_language
-        releases: list[StoredRelease] = [r for r in (self.store.get_release(i) for i in ids) if r is not None]
+        # a release held for a language mismatch since it was queued is not sent (issue 9)
+        releases: list[StoredRelease] = [r for r in (self.store.get_release(i) for i in ids)
+                                         if r is not None and not r.held]
         published = self.store.published_languages([r.id for r in releases], self.policies)
         statuses = set(self.store.publishable_statuses(self.policies.get(lang, "machine")))
         zone, base = self.site.zone, self.site.base_url
         items = []
         for release in releases:
+            source = release.language  # the original's language (staff may confirm another than the site's)
             title, paragraphs, text_lang, note = release.title, release.paragraphs, source, ""
             if lang != source:
                 variant = self.store.get_translation(release.id, lang)

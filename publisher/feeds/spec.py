@@ -96,7 +96,7 @@ def _fingerprint(settings: Settings, lang: str, keys: list[tuple], langs_of: dic
 def _entry(settings: Settings, lang: str, release: StoredRelease, translation: StoredTranslation | None,
            published_langs: list[str]) -> EntrySpec:
     feeds = settings.feeds
-    source = settings.site.source_language
+    source = release.language  # the original: the source language unless staff confirmed another
     base = settings.site.base_url
     if translation is None:
         title, paragraphs, updated, machine = release.title, release.paragraphs, release.updated_at, False
@@ -135,7 +135,7 @@ def collect(settings: Settings, store: Store, langs: list[str]) -> tuple[dict[st
     source = settings.site.source_language
     keys_of = {lang: store.publishable_keys(lang, source, policy(settings, lang), limit=settings.feeds.max_entries)
                for lang in langs}
-    targets = settings.site.target_languages
+    targets = settings.site.languages  # a release written in a target language is translated into the source one
     ids = sorted({key[0] for keys in keys_of.values() for key in keys})
     langs_of = store.published_languages(ids, {t: policy(settings, t) for t in targets})
     langs_of = {rid: [code for code in codes if code in targets] for rid, codes in langs_of.items()}

@@ -43,7 +43,11 @@ def translate_release(
     """Translate one release into one language and store the outcome.
     Returns (stored translation, memory hits, segments sent to an engine)."""
     store = service.store
-    src = service.settings.site.source_language
+    src = release.language  # its own language: the source language, or what staff confirmed (issue 9)
+    if not service.chain(lang, engine):
+        reason = (f"waiting: no engine chain translates into {lang} (from {src}); add [translation] "
+                  f"chains.{lang} = [...] to translate releases written in another language into it")
+        return store.save_translation_problem(release, lang, reason, status=TranslationStatus.PENDING), 0, 0
     result = service.translate_texts([release.title, *release.paragraphs], src, lang, engine=engine)
     qa = [c.as_dict() for c in result.checks]
     if result.ok:
@@ -67,7 +71,9 @@ def translate_pending(
     store = service.store
     settings = service.settings
     report = TranslateReport(stale=store.mark_stale())
-    targets = langs or settings.site.target_languages
+    # every site language: a release is translated into each one but its own (an Albanian
+    # original confirmed by staff goes into the source language too)
+    targets = langs or settings.site.languages
     for item, lang in store.translation_work(targets, settings.translation.max_attempts, release):
         stored, hits, sent = translate_release(service, item, lang)
         report.memory_hits += hits

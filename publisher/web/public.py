@@ -223,11 +223,11 @@ class PublicPages:
 
         settings, store = self.app.settings, self.app.store
         release = store.get_release(uid)
-        if release is None or release.uid != uid or (
-                release.embargo_until and release.embargo_until > dt.datetime.now(dt.UTC)):
+        # embargoed, or held for a language mismatch (issue 9): not there for readers
+        if release is None or release.uid != uid or not release.visible(dt.datetime.now(dt.UTC)):
             return None
-        source = settings.site.source_language
-        policies = {code: settings.translation.publish.get(code, "review") for code in settings.site.target_languages}
+        source = release.language  # the original's language (staff may confirm another than the site's)
+        policies = {code: settings.translation.publish.get(code, "review") for code in settings.site.languages}
         available = [source, *store.published_languages([release.id], policies).get(release.id, [])]
         title, paragraphs, text_lang, note = release.title, release.paragraphs, source, ""
         if lang != source:
