@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         transport.close()
         store.close()
-    print(json.dumps({"sent": report.sent, "held": report.held, "resent": report.resent,
+    print(json.dumps({"sent": report.sent, "held": report.held, "resent": report.resent, "skipped": report.skipped,
                       "requeued": report.requeued, "failed": report.failed, "retried": report.retried,
                       "ambiguous": [d.id for d in report.ambiguous], "remaining": report.remaining}), flush=True)
     return 0
