@@ -98,7 +98,7 @@ class App:
         status: dict[str, str | None] = {}
         options = self.settings.translation
         for chain in options.chains.values():
-            for name in chain:
+            for name in (hop for entry in chain for hop in entry.split(">")):  # "a>b": a pivot route
                 if name in status:
                     continue
                 try:
@@ -120,8 +120,9 @@ class App:
             if not chain:
                 problems.append(f"[translation] chains has no engines for {lang!r}; add chains.{lang} = [...]")
                 continue
-            if all(status.get(name) for name in chain):
-                reasons = "; ".join(f"{name}: {status[name]}" for name in chain)
+            hops = [hop for entry in chain for hop in entry.split(">")]
+            if all(any(status.get(hop) for hop in entry.split(">")) for entry in chain):
+                reasons = "; ".join(f"{name}: {status[name]}" for name in dict.fromkeys(hops) if status[name])
                 warnings.append(f"no engine can translate into {lang!r} here, so its translations wait ({reasons})")
         try:
             glossary = Glossary.load(options.glossary)

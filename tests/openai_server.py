@@ -217,3 +217,17 @@ class OpenAIServer:
     @staticmethod
     def _error(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
         return Response(json.dumps(payload), status=status, headers=headers, content_type="application/json")
+
+
+def albanian_from_english(text: str) -> str:
+    """The same for en→sq (a LibreTranslate test server behind a pivot route): every English
+    word becomes the next filler word; placeholders, numbers, URLs stay."""
+    filler = itertools.cycle(FILLER)
+    out = []
+    for piece in _TOKEN.findall(text):
+        if re.fullmatch(r"[A-Za-z][\w'-]*", piece) and not piece.startswith("XGLX"):
+            word = next(filler)
+            out.append(word.capitalize() if piece[0].isupper() else word)
+        else:
+            out.append(piece)
+    return "".join(out)

@@ -44,13 +44,25 @@ def language_name(lang: str) -> str:
     return LANGUAGE_NAMES.get(lang, lang)
 
 
-def machine_note(lang: str, original: str, custom: dict[str, str] | None = None) -> str:
-    """'Machine translation from Macedonian.' in ``lang`` (English for a language we lack)."""
-    if custom and lang in custom:
+_VIA = {  # a pivot route (publisher/translate/pivot.py): "… via English."
+    "en": "Machine translation from {original} via {via}.",
+    "sq": "Përkthim automatik nga {original} përmes {via}.",
+    "mk": "Машински превод од {original} преку {via}.",
+}
+_VIA_NAMES = {"en": {"en": "English"}, "sq": {"en": "anglishtes"}, "mk": {"en": "англиски"}}
+
+
+def machine_note(lang: str, original: str, custom: dict[str, str] | None = None, via: str | None = None) -> str:
+    """'Machine translation from Macedonian.' in ``lang`` (English for a language we lack);
+    with ``via`` (a pivot route's intermediate language) '… from Macedonian via English.'."""
+    if custom and lang in custom and via is None:
         return custom[lang].format(original=_NAMES_IN.get(lang, {}).get(original, language_name(original)))
     if lang not in _NOTE:
         lang = "en"
-    return _NOTE[lang].format(original=_NAMES_IN[lang].get(original, original))
+    name = _NAMES_IN[lang].get(original, original)
+    if via:
+        return _VIA[lang].format(original=name, via=_VIA_NAMES[lang].get(via, via))
+    return _NOTE[lang].format(original=name)
 
 
 def original_label(lang: str) -> str:

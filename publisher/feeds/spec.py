@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..models import StoredRelease, StoredTranslation, TranslationStatus
+from ..translate.pivot import via
 from . import content as c
 
 if TYPE_CHECKING:
@@ -110,7 +111,8 @@ def _entry(settings: Settings, lang: str, release: StoredRelease, translation: S
     first = c.one_line(paragraphs[0]) if paragraphs else ""
     summary = c.paragraphs_html([c.shorten(first, feeds.summary_chars)]) if first else ""
     if machine:
-        note = c.note_html(c.machine_note(lang, source, feeds.machine_notes), entry_url(settings, release.uid, source),
+        pivot = via(translation.engine) if translation is not None else None  # "apertium>libre": via English
+        note = c.note_html(c.machine_note(lang, source, feeds.machine_notes, via=pivot), entry_url(settings, release.uid, source),
                            c.original_label(lang), source)
         body, summary = note + body, note + summary
     others = [code for code in [source, *published_langs] if code != lang]

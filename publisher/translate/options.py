@@ -4,9 +4,9 @@ own options. Secrets (API keys) are SecretStr: read only from the environment.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from ..config_types import LangCode, ResolvedPath, Section
 
@@ -93,9 +93,22 @@ class EnginesSettings(Section):
 EngineName = Literal["apertium", "google", "microsoft", "mymemory", "libre", "deepl", "openai"]
 
 
+def _chain_entry(value: str) -> str:
+    names = [n.strip() for n in str(value).split(">")]
+    known = get_args(EngineName)
+    if not (1 <= len(names) <= 2 and all(n in known for n in names) and len(set(names)) == len(names)):
+        raise ValueError(f"{value!r} is not an engine nor a pivot route; use one of {', '.join(known)}, "
+                         "or two of them through English such as \"apertium>libre\"")
+    return ">".join(names)
+
+
+ChainEntry = Annotated[str, AfterValidator(_chain_entry)]
+
+
 class TranslationSettings(Section):
     online: bool = False  # allow engines that call services on the internet
-    chains: dict[LangCode, list[EngineName]] = {"en": ["google", "apertium"], "sq": ["google", "microsoft"]}
+    # an entry is an engine, or a pivot through English "first>second" (docs/translation.md)
+    chains: dict[LangCode, list[ChainEntry]] = {"en": ["google", "apertium"], "sq": ["google", "microsoft"]}
     publish: dict[LangCode, Literal["machine", "review"]] = {"en": "machine", "sq": "machine"}
     glossary: ResolvedPath | None = Path("glossary.toml")
     memory: bool = True

@@ -89,6 +89,10 @@ class TranslationService:
             return self._engines[name]
         if name in self._unavailable:
             raise EngineUnavailable(name, self._unavailable[name])
+        if ">" in name:  # a pivot route through English (pivot.py): not cached, its hops are
+            from .pivot import build_pivot
+
+            return build_pivot(self, name)
         try:
             engine = build_engine(name, self.options)
         except EngineUnavailable as exc:
