@@ -368,3 +368,56 @@ on_language_mismatch = "hold"
             assert "confirmed as sq" in c.get("/staff/").text
     finally:
         app.close()
+
+
+# ----------------------------------------------------------------------------- migration 0006
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_db(request, tmp_path):
+    """An empty database (no tables), to migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from .conftest import PG_ADMIN_URL
+
+    name = f"publisher_mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migration_keeps_what_readers_saw_for_releases_stored_before_it(empty_db):
+    """Before 0006 a flagged Albanian release was published as Macedonian; after it, it still is
+    (language mk, sq kept as the detected language), and a Macedonian one is untouched."""
+    from sqlalchemy import text
+
+    from publisher.store import Store
+    from publisher.store import db as store_db
+
+    store = Store(empty_db, check=False)
+    store_db.upgrade(store.engine, "0005")
+    now = dt.datetime(2026, 11, 30, 8, 0)
+    with store.engine.begin() as conn:
+        for n, (language, flags) in enumerate((("sq", '["language-mismatch: sq, expected mk"]'), ("mk", "[]")), 1):
+            conn.execute(text(
+                "INSERT INTO releases (id, uid, source, title, body, language, flags, categories, published_at, "
+                "revision, content_hash, created_at, updated_at) VALUES (:id, :uid, 'inbox', :t, 'b', :lang, "
+                ":flags, '[]', :now, 1, :hash, :now, :now)"),
+                {"id": n, "uid": f"u{n}", "t": f"t{n}", "lang": language, "flags": flags, "now": now, "hash": f"h{n}"})
+    store_db.upgrade(store.engine)
+    store.close()
+    store = Store(empty_db)
+    try:
+        old_sq, old_mk = store.get_release(1), store.get_release(2)
+        assert (old_sq.language, old_sq.detected_language, old_sq.language_status) == ("mk", "sq", "ok")
+        assert (old_mk.language, old_mk.detected_language, old_mk.language_status) == ("mk", "mk", "ok")
+        assert {r.id for r, _ in store.publishable("mk", "mk")} == {1, 2}
+    finally:
+        store.close()
