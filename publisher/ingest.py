@@ -86,6 +86,16 @@ def clean_release(raw: RawRelease, boilerplate: Boilerplate, settings: Settings)
     )
 
 
+BACKLOG_SOURCES = ("feed", "webpage")  # their first successful poll brings the site's existing backlog
+
+
+def is_archive(clean: CleanRelease, first_poll: bool, settings: Settings, now: dt.datetime | None = None) -> bool:
+    """Archive is never mailed (issue 10): a release from the first poll of a feed or webpage
+    source, or one whose published date is more than ``[digest] backlog_days`` before now."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return first_poll or clean.published_at < now - dt.timedelta(days=settings.digest.backlog_days)
+
+
 def _quarantine(store: Store, source: Any, item: RawRelease | Rejected, reason: str, report: IngestReport) -> None:
     stored_path = None
     try:
@@ -144,6 +154,7 @@ def ingest_sources(
             )
             source = build_source(options, context)
             previous = store.get_source_state(options.name)
+            first_poll = options.type in BACKLOG_SOURCES and previous.last_success_at is None
             state = previous.state
             error = None
             try:
@@ -159,7 +170,7 @@ def ingest_sources(
                         continue
                     try:
                         clean = clean_release(item, boilerplate, settings)
-                        outcome, _stored = store.save_release(clean)
+                        outcome, _stored = store.save_release(clean, archive=is_archive(clean, first_poll, settings))
                     except ItemRejected as exc:
                         _quarantine(store, source, item, exc.reason, report)
                         note(options.name, IngestOutcome.QUARANTINED, item.ref)

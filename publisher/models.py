@@ -174,6 +174,8 @@ class StoredRelease:
     expires_at: dt.datetime | None = None  # not sent by email after this
     language_status: str = "ok"  # LanguageStatus; ``language`` is the language it is published in
     detected_language: str | None = None
+    archive: bool = False  # never mailed, only in feeds and on the web (issue 10)
+    publishable_at: dt.datetime | None = None  # when it became visible: ingest, or embargo end if later
 
     @property
     def paragraphs(self) -> list[str]:

@@ -5,6 +5,7 @@ and the web pages. Reads and writes only the store; confirmation emails go throu
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,21 @@ def confirm(store: Store, subscriber_id: int, version: int) -> Subscriber:
     if subscriber.status is S.PENDING:
         subscriber = store.set_subscriber_status(subscriber.id, S.CONFIRMED)
     return subscriber
+
+
+def links_key(subscriber: Subscriber, day: dt.date) -> str:
+    return f"links:{subscriber.id}:{subscriber.token_version}:{day.isoformat()}"
+
+
+def send_current_links(store: Store, subscriber: Subscriber, now: dt.datetime | None = None) -> bool:
+    """Queue a message with the current preferences and unsubscribe links (asked for from an
+    outdated link). Only to a confirmed subscriber, at most once a day per subscription: an
+    old link someone else holds cannot be used to flood the address. Returns whether queued."""
+    if subscriber.status is not S.CONFIRMED:
+        return False
+    day = (now or dt.datetime.now(dt.timezone.utc)).date()
+    return bool(store.enqueue(links_key(subscriber, day), "links", subscriber.lang, {},
+                              [(subscriber.id, subscriber.email)]))
 
 
 def unsubscribe(store: Store, subscriber_id: int, version: int | None = None) -> Subscriber | None:

@@ -50,6 +50,23 @@ def clean_header(value: object) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def shorten(value: object, limit: int) -> str:
+    """One header line of at most ``limit`` characters: a longer one is cut at the last word
+    boundary that fits and ends with "…" (a single word longer than half the limit is cut
+    inside it)."""
+    text = clean_header(value)
+    if len(text) <= limit:
+        return text
+    room = text[: limit - 1]
+    if text[limit - 1] == " ":
+        head = room
+    else:
+        head = room.rsplit(" ", 1)[0] if " " in room else room
+        if len(head) < limit // 2:
+            head = room
+    return head.rstrip(" ,;:.-\u2013\u2014") + "…"
+
+
 def encode_header(name: str, value: str) -> bytes:
     """``Name: value`` folded at 78 columns with CRLF; non-ASCII as RFC 2047 encoded-words."""
     value = clean_header(value)

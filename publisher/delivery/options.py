@@ -33,6 +33,7 @@ class MailSettings(Section):
     unsubscribe_mailto: str | None = None  # e.g. unsubscribe@example.org; List-Unsubscribe mailto
     secret_key: SecretStr | None = None  # PUBLISHER_MAIL__SECRET_KEY: signs confirm/unsubscribe links
     confirm_max_age_hours: float = Field(72.0, gt=0, le=24 * 365)
+    max_subject_chars: int = Field(120, ge=20, le=998)  # longer subjects are cut at a word boundary with "…"
 
     model_config = Section.model_config | {"populate_by_name": True}
 
@@ -68,3 +69,4 @@ class DigestSettings(Section):
     missing_translation: dict[LangCode, Literal["wait", "original"]] = {"en": "wait", "sq": "wait"}
     wait_hours: float = Field(24.0, ge=0, le=24 * 30)  # after this, a release still untranslated is skipped
     max_items: int = Field(20, ge=1, le=200)
+    backlog_days: float = Field(7.0, ge=0, le=3650)  # a release dated older than this at ingest is archive (never mailed)

@@ -7,6 +7,8 @@ site's folders first (e.g. ``<site>/templates/email``), then in the packaged def
 
 Kinds and payloads:
     confirm  {}                                        double opt-in
+    links    {}                                        the current preferences/unsubscribe links (asked for
+                                                       from an outdated link)
     digest   {"releases": [ids], "period": "2026-11-29" | "2026-W48", "frequency": "daily"|"weekly"}
     release  {"release": id}                           one release, for immediate subscribers
     test     {"releases": [ids]} or {}                 staff test send (latest releases if empty)
@@ -36,10 +38,11 @@ from .. import locale as catalogs
 from ..errors import RenderError
 from ..models import Delivery, StoredRelease, Subscriber, TranslationStatus
 from .base import OutgoingMessage
-from .mime import MARKERS, DkimSigner, MessageTemplate, ascii_address, clean_header
+from .mime import MARKERS, DkimSigner, MessageTemplate, ascii_address, clean_header, shorten
 
 PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
-KINDS = ("confirm", "digest", "release", "test")
+KINDS = ("confirm", "digest", "release", "test", "links")
+PERSONAL_KINDS = ("confirm", "links")  # the same for everyone in a language but the links
 _PARAGRAPH_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t]+")
 
@@ -90,7 +93,8 @@ class Renderer:
         if delivery.lang not in self.site.languages:
             raise RenderError(f"language {delivery.lang!r} is not one of the site's {self.site.languages}")
         # a confirm message is the same for everyone in a language but the link
-        key = ("confirm", delivery.lang) if delivery.kind == "confirm" else (delivery.message_key, delivery.lang)
+        personal = delivery.kind in PERSONAL_KINDS
+        key = (delivery.kind, delivery.lang) if personal else (delivery.message_key, delivery.lang)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -111,7 +115,7 @@ class Renderer:
         if delivery.subscriber_id is None:
             if delivery.kind != "test":
                 raise RenderError(f"delivery {delivery.id} ({delivery.kind}) has no subscriber (erased?)")
-            sid, version = 0, 0  # a staff test send: the links are well-formed and lead nowhere
+            sid, version, email = 0, 0, None  # a staff test send: the links lead to a "this was a test" page
         else:
             if subscriber is None or subscriber.id != delivery.subscriber_id:
                 subscriber = self._prefetched.get(delivery.subscriber_id)
@@ -119,8 +123,8 @@ class Renderer:
                 subscriber = self.store.get_subscriber(delivery.subscriber_id)
             if subscriber is None:
                 raise RenderError(f"delivery {delivery.id}: subscriber {delivery.subscriber_id} no longer exists")
-            sid, version = subscriber.id, subscriber.token_version
-        unsubscribe = self.tokens.unsubscribe(sid, version)
+            sid, version, email = subscriber.id, subscriber.token_version, subscriber.email
+        unsubscribe = self.tokens.unsubscribe(sid, version, email)
         values = {"unsubscribe_url": f"{base}/unsubscribe/{unsubscribe}",
                   "preferences_url": f"{base}/preferences/{unsubscribe}"}
         if delivery.kind == "confirm":
@@ -142,12 +146,12 @@ class Renderer:
 
     def build(self, kind: str, lang: str, payload: dict[str, Any]) -> MessageTemplate:
         env = self.env(lang)
-        context = self._confirm_context(lang) if kind == "confirm" else self._digest_context(kind, lang, payload)
+        context = self._confirm_context(lang) if kind in PERSONAL_KINDS else self._digest_context(kind, lang, payload)
         context.update(MARKERS)  # per-recipient values stay markers until personalise()
-        prefix = "confirm" if kind == "confirm" else "digest"
-        subject_name = "confirm_subject.txt.j2" if kind == "confirm" else "subject.txt.j2"
+        prefix = kind if kind in PERSONAL_KINDS else "digest"
+        subject_name = f"{kind}_subject.txt.j2" if kind in PERSONAL_KINDS else "subject.txt.j2"
         try:
-            subject = clean_header(env.get_template(subject_name).render(context))
+            subject = shorten(env.get_template(subject_name).render(context), self.mail.max_subject_chars)
             context["subject"] = subject
             html = env.get_template(f"{prefix}.html.j2").render(context)
             text = env.get_template(f"{prefix}.txt.j2").render(context)

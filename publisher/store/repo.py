@@ -63,6 +63,8 @@ def _release(row: ReleaseRow) -> StoredRelease:
         expires_at=row.expires_at,
         language_status=row.language_status or LanguageStatus.OK.value,
         detected_language=row.detected_language,
+        archive=bool(row.archive),
+        publishable_at=row.publishable_at,
     )
 
 
@@ -137,15 +139,16 @@ class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMix
             select(ReleaseRow).where(ReleaseRow.content_hash == clean.content_hash)
         ).first()
 
-    def save_release(self, clean: CleanRelease) -> tuple[IngestOutcome, StoredRelease]:
-        """Store a new release, a new revision of a known one, or nothing if unchanged."""
+    def save_release(self, clean: CleanRelease, archive: bool = False) -> tuple[IngestOutcome, StoredRelease]:
+        """Store a new release, a new revision of a known one, or nothing if unchanged.
+        ``archive``: a new release is never mailed (ingest decides; a revision keeps the flag)."""
         try:
-            return self._save_release(clean)
+            return self._save_release(clean, archive)
         except IntegrityError:
             # another process stored the same release between our lookup and insert
-            return self._save_release(clean)
+            return self._save_release(clean, archive)
 
-    def _save_release(self, clean: CleanRelease) -> tuple[IngestOutcome, StoredRelease]:
+    def _save_release(self, clean: CleanRelease, archive: bool = False) -> tuple[IngestOutcome, StoredRelease]:
         now = utcnow()
         with self.session() as session:
             row = self._match(session, clean)
@@ -163,6 +166,7 @@ class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMix
                     link=clean.link,
                     revision=1,
                     created_at=now,
+                    archive=archive,
                 )
                 outcome = IngestOutcome.NEW
                 session.add(row)
@@ -181,6 +185,7 @@ class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMix
             row.content_hash = clean.content_hash
             row.embargo_until = clean.embargo_until
             row.expires_at = clean.expires_at
+            row.publishable_at = max(row.created_at, clean.embargo_until or row.created_at)  # issue 10
             row.updated_at = now
             row.revisions.append(
                 RevisionRow(

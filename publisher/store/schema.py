@@ -85,6 +85,10 @@ class ReleaseRow(Base):
     # published, not translated) | confirmed: staff set ``language`` (issue 9)
     language_status: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")
     detected_language: Mapped[str | None] = mapped_column(String(8))  # declared, else detected, at ingest
+    # issue 10: archive (a source's first-poll backlog, or dated before [digest] backlog_days at
+    # ingest) is never mailed; publishable_at: when it became visible (ingest, or embargo end)
+    archive: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    publishable_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # issue 9: the body as sanitised HTML blocks, one per paragraph of ``body`` (publisher.structure)
 
     revisions: Mapped[list[RevisionRow]] = relationship(
@@ -96,6 +100,7 @@ class ReleaseRow(Base):
         Index("ix_releases_link", "link"),
         Index("ix_releases_content_hash", "content_hash"),
         Index("ix_releases_published_at", "published_at"),
+        Index("ix_releases_publishable_at", "publishable_at"),
     )
 
 

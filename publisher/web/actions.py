@@ -159,7 +159,7 @@ def preview_digest(app: App, lang: str, frequency: str = "daily", now: dt.dateti
 def _render_preview(app: App, lang: str, payload: dict[str, Any]) -> tuple[str, str, str]:
     """The digest's subject, HTML and text as the renderer makes them, with sample personal
     values (the preview has no recipient)."""
-    from ..delivery.mime import clean_header
+    from ..delivery.mime import shorten
 
     renderer = app.renderer
     env = renderer.env(lang)
@@ -167,7 +167,7 @@ def _render_preview(app: App, lang: str, payload: dict[str, Any]) -> tuple[str, 
     base = app.settings.site.base_url
     context.update(email="subscriber@example.org", unsubscribe_url=f"{base}/unsubscribe/PREVIEW",
                    preferences_url=f"{base}/preferences/PREVIEW", confirm_url=f"{base}/confirm/PREVIEW")
-    subject = clean_header(env.get_template("subject.txt.j2").render(context))
+    subject = shorten(env.get_template("subject.txt.j2").render(context), app.settings.mail.max_subject_chars)
     context["subject"] = subject
     html = renderer._inliner.inline(env.get_template("digest.html.j2").render(context))
     return subject, html, env.get_template("digest.txt.j2").render(context)

@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..delivery.tokens import TokenError
+from ..delivery.tokens import LinkState, TokenError, check_link
 from ..errors import PublisherError
 from ..models import Frequency, SubscriberStatus, TranslationStatus
-from ..subscriptions import check_choice, confirm, subscribe, unsubscribe
+from ..subscriptions import check_choice, confirm, send_current_links, subscribe, unsubscribe
 from .security import CSRF_FIELD, client_ip, csrf_ok, same_origin
 
 if TYPE_CHECKING:
@@ -106,15 +106,10 @@ class PublicPages:
                                                           "your subscription."))
 
     # ------------------------------------------------------------------ token pages
-    def _subscriber(self, token: str) -> tuple[Any, str | None]:
-        try:
-            sid, version = self.app.tokens.read_unsubscribe(token)
-        except TokenError:
-            return None, "invalid"
-        subscriber = self.app.store.get_subscriber(sid)
-        if subscriber is None or subscriber.token_version != version:
-            return None, "invalid"
-        return subscriber, None
+    def _link(self, token: str) -> tuple[LinkState, Any]:
+        """Which case the link is (current, outdated, a test message, erased, invalid) and the
+        subscriber behind it now (tokens.check_link)."""
+        return check_link(self.app.tokens, token, self.app.store.get_subscriber)
 
     async def confirm(self, request: Request) -> Response:
         token = request.path_params["token"]
@@ -147,13 +142,15 @@ class PublicPages:
 
     async def preferences(self, request: Request) -> Response:
         token = request.path_params["token"]
-        subscriber, problem = await run_in_threadpool(self._subscriber, token)
+        state, subscriber = await run_in_threadpool(self._link, token)
         lang = self._lang(request, subscriber.lang if subscriber else None)
         if lang is None:
             return self.not_found(request)
         path, saved, error = f"/preferences/{token}", False, ""
-        if problem:
+        if state in (LinkState.INVALID, LinkState.GONE):
             return self._invalid_link(request, lang, path)
+        if state is not LinkState.CURRENT:
+            return await self._not_current(request, lang, path, state, subscriber)
         if request.method == "POST":
             form = await request.form()
             try:
@@ -173,33 +170,67 @@ class PublicPages:
                                  title=self._text(lang, "This link is not valid"),
                                  message=self._text(lang, "This link is not valid."))
 
+    def _unsubscribed(self, request: Request, lang: str, path: str, again: bool = False) -> Response:
+        extra = {"link": {"url": f"/{lang}/", "text": self._text(lang, "Subscribe again")}} if again else {}
+        return self.pages.render(request, "message.html.j2", lang, switch_path=path,
+                                 title=self._text(lang, "You are unsubscribed"),
+                                 message=self._text(lang, "You will receive no more e-mails from us."), **extra)
+
+    async def _not_current(self, request: Request, lang: str, path: str, state: LinkState,
+                           subscriber: Any) -> Response:
+        """A link from a staff test message, or one from before the person subscribed again:
+        it changes nothing, and the page says so (and offers the current links by mail)."""
+        if state is LinkState.TEST:
+            return self.pages.render(request, "message.html.j2", lang, switch_path=path,
+                                     title=self._text(lang, "This was a test message"),
+                                     message=self._text(lang, "This link came in a test message from %(site)s. No "
+                                                              "subscription belongs to it: there is nothing to change "
+                                                              "here, and nobody was unsubscribed.",
+                                                        site=self.app.settings.site.name),
+                                     link={"url": f"/{lang}/", "text": self._text(lang, "Subscribe")})
+        if subscriber.status is SubscriberStatus.PENDING:
+            return self.pages.render(request, "message.html.j2", lang, switch_path=path,
+                                     title=self._text(lang, "This link is outdated"),
+                                     message=self._text(lang, "You subscribed again after this e-mail was sent. "
+                                                              "Please confirm the new subscription with the link in "
+                                                              "our confirmation e-mail."))
+        if subscriber.status is not SubscriberStatus.CONFIRMED:
+            return self._unsubscribed(request, lang, path, again=True)
+        if request.method == "POST" and (await request.form()).get("send_links"):
+            await run_in_threadpool(send_current_links, self.app.store, subscriber)
+            return self.pages.render(request, "message.html.j2", lang, switch_path=path,
+                                     title=self._text(lang, "Check your inbox"),
+                                     message=self._text(lang, "We sent the links to your current subscription to "
+                                                              "your e-mail address."))
+        return self.pages.render(request, "outdated.html.j2", lang, switch_path=path,
+                                 title=self._text(lang, "This link is outdated"),
+                                 message=self._text(lang, "You subscribed again after this e-mail was sent, so its "
+                                                          "links no longer apply. We can send the links to your "
+                                                          "current subscription to your e-mail address."),
+                                 action=f"/{lang}{path}", button=self._text(lang, "Send me the current links"))
+
     async def unsubscribe(self, request: Request) -> Response:
         """GET: a page with one button. POST: unsubscribe, from that button or from a mail
         client's RFC 8058 one-click POST (body List-Unsubscribe=One-Click, no cookie, no CSRF
-        token possible: the signed token in the URL is the authority)."""
+        token possible: the signed token in the URL is the authority). Only the current link
+        unsubscribes; an outdated one or a test message's says what it is."""
         token = request.path_params["token"]
-        try:
-            sid, version = self.app.tokens.read_unsubscribe(token)
-        except TokenError:
-            sid, version = None, None
-        subscriber = await run_in_threadpool(self.app.store.get_subscriber, sid) if sid else None
+        state, subscriber = await run_in_threadpool(self._link, token)
         lang = self._lang(request, subscriber.lang if subscriber else None)
         if lang is None:
             return self.not_found(request)
         path = f"/unsubscribe/{token}"
-        if sid is None:
+        if state is LinkState.INVALID:
             return self._invalid_link(request, lang, path)
+        if state is LinkState.GONE:  # erased: nothing is sent to it any more, which is what was asked
+            return self._unsubscribed(request, lang, path)
+        if state is not LinkState.CURRENT:
+            return await self._not_current(request, lang, path, state, subscriber)
         if request.method == "POST":
-            await run_in_threadpool(unsubscribe, self.app.store, sid, version)
-            return self.pages.render(request, "message.html.j2", lang, switch_path=path,
-                                     title=self._text(lang, "You are unsubscribed"),
-                                     message=self._text(lang, "You will receive no more e-mails from us."),
-                                     link={"url": f"/{lang}/", "text": self._text(lang, "Subscribe again")})
-        if subscriber is None or subscriber.token_version != version or \
-                subscriber.status is SubscriberStatus.UNSUBSCRIBED:
-            return self.pages.render(request, "message.html.j2", lang, switch_path=path,
-                                     title=self._text(lang, "You are unsubscribed"),
-                                     message=self._text(lang, "You will receive no more e-mails from us."))
+            await run_in_threadpool(unsubscribe, self.app.store, subscriber.id, subscriber.token_version)
+            return self._unsubscribed(request, lang, path, again=True)
+        if subscriber.status is SubscriberStatus.UNSUBSCRIBED:
+            return self._unsubscribed(request, lang, path)
         return self.pages.render(request, "action.html.j2", lang, switch_path=path,
                                  title=self._text(lang, "Unsubscribe"), email=subscriber.email,
                                  action=f"/{lang}{path}", button=self._text(lang, "Unsubscribe"))
