@@ -146,6 +146,10 @@ def queue_release(settings: Settings, store: Store, release_key: int | str, lang
     release = store.get_release(release_key)
     if release is None:
         raise PublisherError(f"no release {release_key!r}; `publisher releases list` shows the ids")
+    if release.held:  # issue 9: its text is not in the source language
+        raise PublisherError(f"release {release.id} is held: its text reads as {release.detected_language}, not "
+                             f"{settings.site.source_language}; confirm its language first "
+                             f"(`publisher releases confirm-language {release.id} LANG`)")
     candidate = next((c for c in _candidates(settings, store) if c.release.id == release.id), None)
     if candidate is None:
         raise PublisherError(f"release {release.id} is not published yet (embargo?)")

@@ -354,6 +354,8 @@ on_language_mismatch = "hold"
             app.ingest()
             other = next(r for r in app.store.list_releases() if "Tetovë" in r.title)
             assert other.held
+            send = c.post("/api/send/release", headers=basic, json={"release": other.id})
+            assert send.status_code == 409 and "is held" in send.json()["error"] and "confirm-language" in send.json()["error"]
             login(c)
             page = c.get("/staff/").text
             assert 'id="held"' in page and "Tetovë" in page and f'action="/staff/releases/{other.id}/language"' in page
@@ -365,7 +367,12 @@ on_language_mismatch = "hold"
                           headers={"Origin": "http://127.0.0.1:8080"})
             assert done.status_code == 303
             assert app.store.get_release(other.id).language_status == "confirmed"
-            assert "confirmed as sq" in c.get("/staff/").text
+            page = c.get("/staff/").text
+            assert "confirmed as sq" in page and "Tetovë" in page.split('id="releases"')[1]
+            # its Macedonian translation is reviewed like any other
+            assert f'href="/staff/releases/{other.id}/mk"' in page
+            assert c.get(f"/staff/releases/{other.id}/mk").status_code == 200
+            assert c.get(f"/staff/releases/{other.id}/sq").status_code == 404  # its own language: no translation
     finally:
         app.close()
 

@@ -77,6 +77,9 @@ def dashboard(app: App, limit: int = 15) -> dict[str, Any]:
         for lang in site.target_languages:
             t = store.get_translation(release.id, lang) if lang != release.language else None
             langs[lang] = "original" if lang == release.language else t.status.value if t is not None else "missing"
+        if release.language != site.source_language:  # confirmed in another language: translated into the source one
+            t = store.get_translation(release.id, site.source_language)
+            langs[site.source_language] = t.status.value if t is not None else "missing"
         releases.append({**release_json(release), "translations": langs})
     recent = store.list_deliveries(limit=limit)
     failures = [d for status in ("failed", "held") for d in store.list_deliveries(status=status, limit=limit)]
