@@ -364,3 +364,28 @@ def test_max_subject_chars_is_validated(tmp_path):
     assert mail_settings(tmp_path).max_subject_chars == 120
     with pytest.raises(ValueError, match="max_subject_chars"):
         mail_settings(tmp_path, max_subject_chars=5)
+
+
+def test_releases_after_this_periods_digest_went_out_come_in_the_next_one(site, smtp):
+    """A manual "send now" digest, then the scheduled one in the same period: the releases in
+    between are not lost under the message key already used; they come the next day."""
+    app = make_app(site, smtp)
+    store = app.store
+    store.add_subscriber("vesna@example.mk", "mk", "daily", status=CONFIRMED)
+    start_cursors(store, now() - dt.timedelta(hours=1))
+    try:
+        drop_txt(site, "first.txt", TITLES["a"])
+        pipeline(app)
+        queue_digests(app.settings, store, "daily", now=now(), langs=["mk"])
+        drop_txt(site, "second.txt", TITLES["b"], P1)
+        pipeline(app)
+        again = queue_digests(app.settings, store, "daily", now=now(), langs=["mk"])
+        assert again.queued == 0  # same period, same key: nobody gets a second digest today
+        app.dispatch()
+        assert mailbox(smtp) == {"vesna@example.mk": [{uid_of(app, TITLES["a"])}]}
+        smtp.clear()
+        queue_digests(app.settings, store, "daily", now=now() + dt.timedelta(days=1), langs=["mk"])
+        app.dispatch()
+        assert mailbox(smtp) == {"vesna@example.mk": [{uid_of(app, TITLES["b"])}]}
+    finally:
+        app.close()
