@@ -21,6 +21,7 @@ from .models import CleanRelease, IngestOutcome, IngestReport, LanguageStatus, R
 from .settings import Settings
 from .sources import HttpOptions, PoliteClient, SourceContext, build_source
 from .store import Store
+from .structure import structured_body
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def clean_release(raw: RawRelease, boilerplate: Boilerplate, settings: Settings)
         categories=raw.categories,
         embargo_until=raw.embargo_until,
         expires_at=raw.expires_at,
+        body_html=structured_body(raw.body_html, paragraphs),  # issue 9: aligned with the cleaned paragraphs
         language_status=language_status.value,
         detected_language=found,
     )

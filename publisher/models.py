@@ -37,6 +37,7 @@ class RawRelease:
     categories: tuple[str, ...] = ()
     embargo_until: dt.datetime | None = None  # not published before
     expires_at: dt.datetime | None = None  # not sent after
+    body_html: str | None = None  # the paragraphs as structured HTML blocks (publisher.structure)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class CleanRelease:
     expires_at: dt.datetime | None = None
     language_status: str = "ok"  # LanguageStatus: held when the text is not in the source language
     detected_language: str | None = None  # declared, else detected (None: detection off, nothing declared)
+    body_html: str | None = None  # structured body, one block per paragraph (publisher.structure)
 
     @property
     def paragraphs(self) -> list[str]:
@@ -172,6 +174,7 @@ class StoredRelease:
     updated_at: dt.datetime
     embargo_until: dt.datetime | None = None  # not published (feeds, emails) before this
     expires_at: dt.datetime | None = None  # not sent by email after this
+    body_html: str | None = None  # structured body, one block per paragraph (publisher.structure)
     language_status: str = "ok"  # LanguageStatus; ``language`` is the language it is published in
     detected_language: str | None = None
     archive: bool = False  # never mailed, only in feeds and on the web (issue 10)
@@ -254,6 +257,7 @@ class StoredTranslation:
     created_at: dt.datetime
     updated_at: dt.datetime
     reviewed_at: dt.datetime | None
+    body_html: str | None = None  # machine output's structure, rebuilt from the translated blocks
     usage: dict[str, dict[str, int]] = field(default_factory=dict)  # engine → tokens, requests (all attempts)
 
     @property

@@ -153,7 +153,7 @@ def test_markdown_without_front_matter_uses_the_first_heading(site, store):
     release = only_release(store)
     assert release.title == "ИОМ одржа обука за граничната полиција"
     assert release.paragraphs[0].startswith("Меѓународната организација за миграции")
-    assert release.paragraphs[-2:] == ["прва точка", "втора точка"]
+    assert release.paragraphs[-2:] == ["- прва точка", "- втора точка"]  # issue 9: list items read as such
     assert "#" not in release.body
 
 

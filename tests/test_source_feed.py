@@ -80,7 +80,7 @@ def test_rss_full_content_entries_become_releases(site, httpserver, ingest):
     assert first.language == "mk" and first.flags == ()
     raw = json.loads(app.store.raw_revision(first.id))  # the entry as the feed gave it
     assert raw["id"] == "iom-2024-001" and raw["title"] == TITLE1 and "updated" not in raw
-    assert second.title == TITLE2 and second.paragraphs == [P4, P2, P3]
+    assert second.title == TITLE2 and second.paragraphs == [P4, f"- {P2}", f"- {P3}"]  # issue 9: list items
     assert second.published_at == dt.datetime(2024, 5, 15, 8, 0, tzinfo=UTC)
     assert paths(httpserver) == ["/rss.xml"]  # full content: no article page fetched
 

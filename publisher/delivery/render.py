@@ -26,6 +26,7 @@ import css_inline
 from babel import Locale
 from babel.dates import format_date, format_interval, format_time
 from babel.numbers import format_decimal
+from markupsafe import Markup
 from jinja2 import (
     Environment,
     FileSystemLoader,
@@ -37,6 +38,7 @@ from jinja2 import (
 from .. import locale as catalogs
 from ..errors import RenderError
 from ..models import Delivery, StoredRelease, Subscriber, TranslationStatus
+from ..structure import Block, blocks_to_html, body_blocks, lead_index
 from .base import OutgoingMessage
 from .mime import MARKERS, DkimSigner, MessageTemplate, ascii_address, clean_header, shorten
 
@@ -49,6 +51,12 @@ _SPACES = re.compile(r"[ \t]+")
 
 def _paragraph(text: str) -> str:
     return _SPACES.sub(" ", _PARAGRAPH_CONTROL.sub(" ", text)).strip()
+
+
+def _body_markup(blocks: list[Block], text_lang: str, lang: str) -> Markup:
+    """The item's body for the HTML part: sanitised blocks, headings below the item's h2."""
+    html = blocks_to_html(blocks, lang=text_lang if text_lang != lang else None, heading_shift=1)
+    return Markup(_PARAGRAPH_CONTROL.sub(" ", html))
 
 
 def language_endonym(lang: str) -> str:
@@ -196,7 +204,7 @@ class Renderer:
         items = self._items(ids, lang)
         if not items and kind == "test":  # an empty site can still test its mail path
             items = [{"id": 0, "uid": "test", "title": clean_header(t.gettext("Test message")), "text_lang": lang,
-                      "paragraphs": [], "url": self.site.base_url + "/", "others": [], "note": "", "published": ""}]
+                      "paragraphs": [], "body_html": "", "url": self.site.base_url + "/", "others": [], "note": "", "published": ""}]
         if not items:
             raise RenderError(f"{kind} message in {lang}: none of the releases {ids} exists any more")
         frequency = payload.get("frequency", "daily")
@@ -244,10 +252,12 @@ class Renderer:
         for release in releases:
             source = release.language  # the original's language (staff may confirm another than the site's)
             title, paragraphs, text_lang, note = release.title, release.paragraphs, source, ""
+            structured = release.body_html
             if lang != source:
                 variant = self.store.get_translation(release.id, lang)
                 if variant is not None and variant.status.value in statuses:
                     title, paragraphs, text_lang = variant.title, variant.paragraphs, lang
+                    structured = variant.body_html
                     if variant.machine and variant.status in (TranslationStatus.MACHINE, TranslationStatus.REVIEWED):
                         note = self._machine_note(t, lang, source)
                 else:
@@ -257,12 +267,16 @@ class Renderer:
                 {"lang": other, "name": language_endonym(other), "url": f"{base}/releases/{release.uid}/{other}"}
                 for other in self.site.languages if other in available and other != text_lang
             ]
+            paragraphs = [p for p in paragraphs if p.strip()]
+            blocks = body_blocks(paragraphs, structured)  # issue 9: links, emphasis, lists, headings
             if self.digest.content == "lead":
-                paragraphs = paragraphs[:1]
+                first = lead_index(blocks)
+                paragraphs, blocks = paragraphs[first : first + 1], blocks[first : first + 1]
             local = release.published_at.astimezone(zone)
             items.append({
                 "id": release.id, "uid": release.uid, "title": clean_header(title), "text_lang": text_lang,
                 "paragraphs": [p for p in (_paragraph(p) for p in paragraphs) if p],
+                "body_html": _body_markup(blocks, text_lang, lang),
                 "url": f"{base}/releases/{release.uid}/{text_lang}", "others": others, "note": note,
                 "published": f"{format_date(local, 'long', locale=lang)}, {format_time(local, 'short', locale=lang)}",
             })

@@ -100,7 +100,7 @@ def shorten(text: str, limit: int) -> str:
 
 
 # ---------------------------------------------------------------- HTML
-_TAGS = {"p", "br", "a", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "h2", "h3", "h4",
+_TAGS = {"p", "br", "a", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "h2", "h3", "h4", "code", "pre",
          "img", "figure", "figcaption", "table", "thead", "tbody", "tr", "th", "td", "abbr"}
 _ATTRIBUTES = {"a": {"href", "title", "hreflang", "lang"}, "img": {"src", "alt", "width", "height"},
                "abbr": {"title"}, "p": {"lang"}, "th": {"colspan", "rowspan"}, "td": {"colspan", "rowspan"}}
@@ -137,6 +137,14 @@ def paragraphs_html(paragraphs: list[str]) -> str:
         if text:
             out.append("<p>" + html.escape(text, quote=False).replace("\n", "<br>") + "</p>")
     return "".join(out)
+
+
+def body_html(paragraphs: list[str], structured: str | None) -> str:
+    """The entry's body: the structured blocks (publisher.structure) aligned with the plain
+    paragraphs, each a paragraph, heading, list item or quotation; plain <p>s without them."""
+    from ..structure import blocks_to_html, body_blocks
+
+    return xml_text(blocks_to_html(body_blocks(paragraphs, structured)))
 
 
 def note_html(note: str, original_url: str, label: str, original_lang: str) -> str:

@@ -101,13 +101,14 @@ def _entry(settings: Settings, lang: str, release: StoredRelease, translation: S
     base = settings.site.base_url
     if translation is None:
         title, paragraphs, updated, machine = release.title, release.paragraphs, release.updated_at, False
+        structured = release.body_html
     else:
-        title, paragraphs = translation.title, translation.paragraphs
+        title, paragraphs, structured = translation.title, translation.paragraphs, translation.body_html
         updated = max(translation.updated_at, release.updated_at)
         machine = translation.machine and translation.status in (TranslationStatus.MACHINE, TranslationStatus.REVIEWED)
     title = c.shorten(c.one_line(title), feeds.max_title_chars) or c.shorten(
         c.one_line(paragraphs[0] if paragraphs else release.uid), feeds.max_title_chars)
-    body = c.paragraphs_html(paragraphs)
+    body = c.body_html(paragraphs, structured)  # links, emphasis, lists, headings (issue 9)
     first = c.one_line(paragraphs[0]) if paragraphs else ""
     summary = c.paragraphs_html([c.shorten(first, feeds.summary_chars)]) if first else ""
     if machine:

@@ -25,7 +25,7 @@ from ..settings import FeedSourceOptions
 from . import SourceContext
 from .base import SourceBase
 from .decode import decode_bytes
-from .extract import extract_html, html_to_paragraphs
+from .extract import extract_html, html_fragment
 from .netpolicy import NetworkPolicy, PolicyRefused
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -115,7 +115,7 @@ class FeedSource(SourceBase):
         content = entry.get("content") or []
         html = content[0].get("value", "") if content else entry.get("summary", "")
         language = (content[0].get("language") if content else None) or feed_language
-        paragraphs = html_to_paragraphs(html) if html else []
+        paragraphs, body_html = html_fragment(html, link or self.options.url) if html else ([], None)
         raw, content_type = _entry_json(entry), "application/json"
         title = entry.get("title", "")
         published = _struct_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
@@ -127,7 +127,7 @@ class FeedSource(SourceBase):
                                  max_bytes=self.max_bytes)
             text, _ = decode_bytes(page.content, page.charset)
             extracted = extract_html(text, url=page.url, default_tz=self.context.timezone)
-            paragraphs = extracted.paragraphs
+            paragraphs, body_html = extracted.paragraphs, extracted.body_html
             title = title or extracted.title
             published = published or extracted.published_at
             language = language or extracted.language
@@ -147,4 +147,5 @@ class FeedSource(SourceBase):
             content_type=content_type,
             author=entry.get("author"),
             categories=tuple(t.get("term") for t in entry.get("tags", []) if t.get("term")),
+            body_html=body_html,  # issue 9
         )

@@ -111,4 +111,5 @@ class WebpageSource(SourceBase):
                 content_type=page.content_type or "text/html",
                 author=extracted.author,
                 categories=tuple(extracted.categories),
+                body_html=extracted.body_html,  # issue 9
             )

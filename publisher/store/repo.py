@@ -61,6 +61,7 @@ def _release(row: ReleaseRow) -> StoredRelease:
         updated_at=row.updated_at,
         embargo_until=row.embargo_until,
         expires_at=row.expires_at,
+        body_html=row.body_html,  # issue 9
         language_status=row.language_status or LanguageStatus.OK.value,
         detected_language=row.detected_language,
         archive=bool(row.archive),
@@ -156,6 +157,7 @@ class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMix
                 row is not None
                 and row.content_hash == clean.content_hash
                 and (row.embargo_until, row.expires_at) == (clean.embargo_until, clean.expires_at)
+                and row.body_html == clean.body_html  # issue 9: emphasis alone is a change too
             ):
                 return IngestOutcome.UNCHANGED, _release(row)
             if row is None:
@@ -177,6 +179,7 @@ class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMix
             row.slug = clean.slug
             row.title = clean.title
             row.body = clean.body
+            row.body_html = clean.body_html  # issue 9
             _apply_language(row, clean)
             row.flags = list(clean.flags)
             row.author = clean.author

@@ -90,6 +90,7 @@ class ReleaseRow(Base):
     archive: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     publishable_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # issue 9: the body as sanitised HTML blocks, one per paragraph of ``body`` (publisher.structure)
+    body_html: Mapped[str | None] = mapped_column(Text)
 
     revisions: Mapped[list[RevisionRow]] = relationship(
         back_populates="release", order_by="RevisionRow.revision", cascade="all, delete-orphan"
@@ -179,6 +180,7 @@ class TranslationRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    body_html: Mapped[str | None] = mapped_column(Text)  # issue 9: machine output's structure
 
     __table_args__ = (
         UniqueConstraint("release_id", "lang"),

@@ -24,6 +24,7 @@ def _translation(row: TranslationRow) -> StoredTranslation:
         source_hash=row.source_hash, source_revision=row.source_revision, qa=tuple(row.qa or ()),
         error=row.error, attempts=row.attempts, editor=row.editor, created_at=row.created_at,
         updated_at=row.updated_at, reviewed_at=row.reviewed_at, usage=dict(row.usage or {}),
+        body_html=row.body_html,
     )
 
 
@@ -247,15 +248,17 @@ class TranslationStoreMixin:
     def save_machine_translation(
         self, release: StoredRelease, lang: str, title: str, body: str, engine: str,
         qa: Iterable[dict[str, Any]], force: bool = False, usage: dict[str, dict[str, int]] | None = None,
+        body_html: str | None = None,
     ) -> StoredTranslation:
         """Store accepted machine output. A staff translation is never overwritten unless
-        ``force`` (staff asked for a re-translation)."""
+        ``force`` (staff asked for a re-translation). ``body_html``: its structure (issue 9)."""
         with self.session() as session:
             row = self._upsert(session, release, lang)
             _add_usage(row, usage)
             if row.status in {s.value for s in STAFF_STATUSES} | {S.STALE.value} and not force:
                 return _translation(row)
             row.status, row.title, row.body, row.engine, row.machine = S.MACHINE.value, title, body, engine, True
+            row.body_html = body_html
             row.source_hash, row.source_revision = release.content_hash, release.revision
             row.qa, row.error, row.editor, row.reviewed_at = list(qa), None, None, None
             row.attempts += 1

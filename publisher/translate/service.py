@@ -14,14 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..cleaning import normalise_line
+from ..structure import inline_text, mask_inline, unmask_inline
 from ..settings import Settings
 from .base import EngineError, EngineUnavailable, TermHint, Translator
 from .engines import build_engine
-from .glossary import TOKEN, Glossary, Masked
+from .glossary import TOKEN, Glossary, Masked, Term
 from .qa import Check, check_translation, describe, failures
 from .segment import split_long, split_sentences
 
 log = logging.getLogger(__name__)
+_MARKUP_TOKEN = re.compile(r"XTAGX\d+")  # inline markup placeholders (issue 9)
 BATCHED_ENGINES = frozenset({"apertium"})  # local: one call for many segments
 
 
@@ -42,6 +44,7 @@ class TranslationResult:
     memory_hits: int = 0
     engine_segments: int = 0
     usage: dict[str, dict[str, int]] = field(default_factory=dict)  # engine → tokens, requests (all attempts)
+    html: list[str | None] | None = None  # per text: the rebuilt inline HTML when markup was given (issue 9)
 
     @property
     def ok(self) -> bool:
@@ -171,11 +174,19 @@ class TranslationService:
         return 0.0
 
     # ------------------------------------------------------------------ translate
-    def translate_texts(self, texts: Sequence[str], src: str, tgt: str, engine: str | None = None) -> TranslationResult:
-        """Translate texts (e.g. a title and its paragraphs), trying the chain in order."""
+    def translate_texts(self, texts: Sequence[str], src: str, tgt: str, engine: str | None = None,
+                        markup: Sequence[str | None] | None = None) -> TranslationResult:
+        """Translate texts (e.g. a title and its paragraphs), trying the chain in order.
+
+        ``markup``: per text, its inline HTML (publisher.structure) or None. The tags travel
+        through the engine as protected placeholders, like glossary terms; ``result.html``
+        holds the rebuilt HTML and ``result.texts`` its plain rendering."""
         result = TranslationResult(texts=None)
-        sentences = [split_sentences(text) or [text] for text in texts]
-        masks = [[self.glossary.mask(s, tgt) for s in text] for text in sentences]
+        markup = list(markup) if markup is not None else [None] * len(texts)
+        masked_markup = [mask_inline(m) if m is not None else None for m in markup]
+        sources = [mm[0] if mm is not None else text for text, mm in zip(texts, masked_markup)]
+        sentences = [split_sentences(text) or [text] for text in sources]
+        masks = [[self._mask(s, tgt) for s in text] for text in sentences]
         for name in self.chain(tgt, engine):
             try:
                 translator = self.engine(name)
@@ -197,21 +208,32 @@ class TranslationService:
                 continue
             finally:
                 _add_usage(result.usage, name, used, _usage_of(translator))
-            texts_out, glossary_problems = [], []
-            for text_masks, text_outputs in zip(masks, outputs):
+            texts_out, glossary_problems, markup_problems, html_out = [], [], [], []
+            for text_masks, text_outputs, text_markup in zip(masks, outputs, masked_markup):
                 parts = []
                 for masked, out in zip(text_masks, text_outputs):
                     restored, problems = self.glossary.unmask(out, masked, tgt)
-                    glossary_problems.extend(problems)
+                    glossary_problems.extend(p for p in problems if "'XTAGX" not in p)  # markup: below
                     parts.append(restored.strip())
-                texts_out.append(" ".join(p for p in parts if p))
+                joined = " ".join(p for p in parts if p)
+                if text_markup is None:
+                    texts_out.append(joined)
+                    html_out.append(None)
+                else:
+                    fragment, problems = unmask_inline(joined, text_markup[1])
+                    markup_problems.extend(problems)
+                    html_out.append(fragment)
+                    texts_out.append(inline_text(fragment))
             protected = [t.render(tgt) or "" for text in masks for m in text for t in m.terms]
+            qa_sources = [inline_text(m) if m is not None else text for text, m in zip(texts, markup)]
             checks = check_translation(
-                list(texts), texts_out, src, tgt, protected=protected,
+                qa_sources, texts_out, src, tgt, protected=protected,
                 min_ratio=self.options.min_length_ratio, max_ratio=self.options.max_length_ratio,
                 language_candidates=set(self.settings.cleaning.detector_languages),
             )
             checks.append(Check("glossary", not glossary_problems, "; ".join(glossary_problems[:5])))
+            if any(mm is not None and mm[1] for mm in masked_markup):
+                checks.append(Check("markup", not markup_problems, "; ".join(markup_problems[:5])))
             result.checks = checks
             if failures(checks):
                 self.stats[f"{name}.qa_failed"] += 1
@@ -219,10 +241,25 @@ class TranslationService:
                 continue
             self._remember(translator.name, src, tgt, fresh)
             result.texts, result.engine, result.machine = texts_out, name, translator.machine
+            result.html = html_out if any(h is not None for h in html_out) else None
             result.memory_hits, result.engine_segments = hits, len(fresh)
             self.stats[f"{name}.accepted"] += 1
             return result
         return result
+
+    def _mask(self, sentence: str, tgt: str) -> Masked:
+        """Glossary masking, then every markup placeholder (``XTAGX<n>``, publisher.structure)
+        becomes one more protected token whose rendering is the placeholder itself."""
+        masked = self.glossary.mask(sentence, tgt)
+        if "XTAGX" not in masked.text:
+            return masked
+
+        def protect(match: re.Match[str]) -> str:
+            masked.terms.append(Term((match.group(0),), {"*": match.group(0)}))
+            return TOKEN.format(len(masked.terms))
+
+        masked.text = _MARKUP_TOKEN.sub(protect, masked.text)
+        return masked
 
     def _run_engine(
         self, translator: Translator, masks: list[list[Masked]], src: str, tgt: str

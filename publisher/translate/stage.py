@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..models import StoredRelease, StoredTranslation, TranslationStatus
+from ..structure import rebuild, translation_blocks
 from .service import TranslationService
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,17 @@ def translate_release(
         reason = (f"waiting: no engine chain translates into {lang} (from {src}); add [translation] "
                   f"chains.{lang} = [...] to translate releases written in another language into it")
         return store.save_translation_problem(release, lang, reason, status=TranslationStatus.PENDING), 0, 0
-    result = service.translate_texts([release.title, *release.paragraphs], src, lang, engine=engine)
+    blocks = translation_blocks(release.paragraphs, release.body_html)  # issue 9: markup travels too
+    result = service.translate_texts([release.title, *release.paragraphs], src, lang, engine=engine,
+                                     markup=[None, *(b.html for b in blocks)] if blocks else None)
     qa = [c.as_dict() for c in result.checks]
     if result.ok:
         title, *paragraphs = result.texts
+        body_html = None
+        if blocks and result.html:
+            paragraphs, body_html = rebuild(blocks, result.html[1:])
         stored = store.save_machine_translation(release, lang, title, "\n\n".join(paragraphs), result.engine, qa,
-                                                force=force, usage=result.usage)
+                                                force=force, usage=result.usage, body_html=body_html)
     elif result.only_unavailable:
         stored = store.save_translation_problem(release, lang, f"waiting: {result.reason}", qa,
                                                 status=TranslationStatus.PENDING, usage=result.usage)

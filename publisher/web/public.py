@@ -261,10 +261,12 @@ class PublicPages:
         policies = {code: settings.translation.publish.get(code, "review") for code in settings.site.languages}
         available = [source, *store.published_languages([release.id], policies).get(release.id, [])]
         title, paragraphs, text_lang, note = release.title, release.paragraphs, source, ""
+        structured = release.body_html  # issue 9: links, emphasis, lists, headings
         if lang != source:
             variant = store.get_translation(release.id, lang) if lang in available else None
             if variant is not None:
                 title, paragraphs, text_lang = variant.title, variant.paragraphs, lang
+                structured = variant.body_html
                 if variant.machine and variant.status in (TranslationStatus.MACHINE, TranslationStatus.REVIEWED):
                     note = self._text(lang, "Machine translation from Macedonian.") if source == "mk" \
                         else machine_note(lang, source)
@@ -275,10 +277,20 @@ class PublicPages:
                       if code in available]
         published = format_datetime(release.published_at.astimezone(settings.site.zone), "long", locale=lang)
         return {"title": title, "paragraphs": paragraphs, "text_lang": text_lang, "note": note,
+                "body_html": _body_markup(paragraphs, structured),
                 "alternates": alternates, "published": published, "release": release,
                 "canonical": f"{base}/releases/{release.uid}/{text_lang}",
                 "switch": [{"lang": a["lang"], "name": _endonym(a["lang"]), "url": f"/releases/{release.uid}/{a['lang']}"}
                            for a in alternates]}
+
+
+def _body_markup(paragraphs: list[str], structured: str | None) -> Any:
+    """The release body as sanitised blocks (publisher.structure), safe to put in the page."""
+    from markupsafe import Markup
+
+    from ..structure import blocks_to_html, body_blocks
+
+    return Markup(blocks_to_html(body_blocks(paragraphs, structured)))
 
 
 def _endonym(code: str) -> str:

@@ -1,4 +1,4 @@
-"""releases: structured (HTML) body beside the plain text (issue 9)
+"""releases and translations: structured (HTML) body beside the plain text (issue 9)
 
 Revision ID: 0010
 Revises: 0009
@@ -15,8 +15,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('releases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('body_html', sa.Text(), nullable=True))
+    with op.batch_alter_table('translations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('body_html', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('translations', schema=None) as batch_op:
+        batch_op.drop_column('body_html')
+    with op.batch_alter_table('releases', schema=None) as batch_op:
+        batch_op.drop_column('body_html')
