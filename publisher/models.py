@@ -60,7 +60,6 @@ class Unchanged:
 
 
 @dataclass(frozen=True)
-@dataclass(frozen=True)
 class Skipped:
     """An entry a source saw and deliberately left alone; ``why`` is a SKIP_REASONS key."""
 
@@ -83,6 +82,7 @@ SKIP_REASONS = {
 }
 
 
+@dataclass(frozen=True)
 class CleanRelease:
     """A release after cleaning and language identification, ready to store."""
 
@@ -129,13 +129,11 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (ref, reason)
     failed_sources: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, why, detail)
 
     def add(self, outcome: IngestOutcome, ref: str) -> None:
-    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, why, detail)
         getattr(self, outcome.value).append(ref)
 
-    def counts(self) -> dict[str, int]:
-        return {
     def skipped_counts(self) -> dict[str, int]:
         """Files left alone, per reason (a SKIP_REASONS key), in a stable order."""
         counts: dict[str, int] = {}
@@ -143,6 +141,8 @@ class IngestReport:
             counts[why] = counts.get(why, 0) + 1
         return dict(sorted(counts.items()))
 
+    def counts(self) -> dict[str, int]:
+        return {
             "new": len(self.new),
             "updated": len(self.updated),
             "unchanged": len(self.unchanged),
@@ -174,11 +174,11 @@ class StoredRelease:
     updated_at: dt.datetime
     embargo_until: dt.datetime | None = None  # not published (feeds, emails) before this
     expires_at: dt.datetime | None = None  # not sent by email after this
-    body_html: str | None = None  # structured body, one block per paragraph (publisher.structure)
     language_status: str = "ok"  # LanguageStatus; ``language`` is the language it is published in
     detected_language: str | None = None
     archive: bool = False  # never mailed, only in feeds and on the web (issue 10)
     publishable_at: dt.datetime | None = None  # when it became visible: ingest, or embargo end if later
+    body_html: str | None = None  # structured body, one block per paragraph (publisher.structure)
 
     @property
     def paragraphs(self) -> list[str]:

@@ -61,11 +61,11 @@ def _release(row: ReleaseRow) -> StoredRelease:
         updated_at=row.updated_at,
         embargo_until=row.embargo_until,
         expires_at=row.expires_at,
-        body_html=row.body_html,  # issue 9
         language_status=row.language_status or LanguageStatus.OK.value,
         detected_language=row.detected_language,
         archive=bool(row.archive),
         publishable_at=row.publishable_at,
+        body_html=row.body_html,  # issue 9
     )
 
 
