@@ -147,8 +147,11 @@ def test_one_segment_is_sent_as_plain_text(service, server):
     assert "Reply with the translation only" in call.system
 
 
-def test_no_key_sends_no_authorization(tmp_path, libre):
+def test_no_key_sends_no_authorization(tmp_path, libre, monkeypatch):
     open_server = OpenAIServer()  # a local server that needs no key
+    for name, value in (("OPENAI_API_KEY", "sk-not-ours"), ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
+                        ("OPENAI_ORG_ID", "org-not-ours"), ("OPENAI_PROJECT_ID", "proj-not-ours")):
+        monkeypatch.setenv(name, value)  # the client's own variables are not used
     try:
         svc = TranslationService(make_settings(tmp_path, open_server, libre, environ={}), glossary=Glossary.empty())
         assert svc.translate_texts(["Добро утро."], "mk", "sq").engine == "openai"
@@ -157,6 +160,20 @@ def test_no_key_sends_no_authorization(tmp_path, libre):
         svc.close()
     finally:
         open_server.stop()
+
+
+def test_site_instructions_replace_and_extend_the_prompt(tmp_path, server, libre):
+    settings = make_settings(tmp_path, server, libre, openai_extra=(
+        'system_prompt = "Render this {source} news text in {target} for the Skopje office."\n'
+        'extra_instructions = "Write ministry names in full."'))
+    svc = TranslationService(settings, glossary=Glossary.load(ROOT / "glossary.toml"))
+    assert svc.translate_texts(["ИОМ денес."], "mk", "sq").engine == "openai"
+    [call] = server.completions()
+    assert call.system.startswith("Render this Macedonian (mk) news text in Albanian (sq) for the Skopje office.")
+    assert "press release" not in call.system and call.system.rstrip().endswith("Write ministry names in full.")
+    assert "Keep placeholders" in call.system and "“ИОМ” → “IOM”" in call.system  # always added
+    assert call.user == "XGLX1 денес."
+    svc.close()
 
 
 def test_a_server_that_wants_a_key_says_which_variable(tmp_path, server, libre):
@@ -344,3 +361,44 @@ timeout_seconds = 10
     finally:
         app.close()
         local.stop()
+
+
+@pytest.mark.parametrize("situation", ["offline only", "self-hosted", "online with keys"])
+def test_config_check_says_which_routes_can_run_here(site, monkeypatch, situation):
+    """Nothing is contacted: building an engine connects to nothing (the URLs below would fail)."""
+    from .test_cli import run
+
+    monkeypatch.delenv(KEY_VAR, raising=False)
+    monkeypatch.delenv("PUBLISHER_TRANSLATION__ENGINES__MICROSOFT__API_KEY", raising=False)
+    chains = 'chains = { en = ["apertium", "google"], sq = ["openai", "microsoft", "deepl"] }'
+    if situation == "offline only":
+        site.write(extra=f"[translation]\n{chains}\n")
+    elif situation == "self-hosted":
+        site.write(extra=f'[translation]\n{chains}\n[translation.engines.openai]\nbase_url = "http://127.0.0.1:9/v1"\n'
+                         'model = "gemma3:12b"\n')
+    else:
+        monkeypatch.setenv("PUBLISHER_TRANSLATION__ENGINES__MICROSOFT__API_KEY", "k")
+        site.write(extra=f'[translation]\nonline = true\n{chains}\n[translation.engines.openai]\n'
+                         'base_url = "https://api.openai.com/v1"\nmodel = "gpt-4o-mini"\n')
+    code, _, err = run("config", "check", settings=site.settings_file)
+    lines = [line.strip() for line in err.splitlines()]
+    assert "routes into en:" in lines and "routes into sq:" in lines
+    assert "✓ can run apertium: apertium mk→en in this process" in lines
+    if situation == "offline only":
+        assert any(line.startswith("- cannot run google: google: online engines are off here (it calls "
+                                   "translate.google.com)") for line in lines)
+        assert "- cannot run openai: openai: no model; set [translation.engines.openai] model (e.g. \"gemma3:12b\" " \
+               "for Ollama)" in lines
+        assert any(line.startswith("- cannot run microsoft: microsoft: online engines are off here") for line in lines)
+        assert any("no engine can translate into 'sq' here" in line for line in lines)
+    elif situation == "self-hosted":
+        assert "✓ can run openai: openai mk→sq self-hosted at 127.0.0.1" in lines
+        assert any(line.startswith("- cannot run deepl: deepl: online engines are off here (it calls api.deepl.com)")
+                   for line in lines)
+        assert not any("no engine can translate into 'sq'" in line for line in lines)
+    else:
+        assert "✓ can run openai: openai mk→sq online at api.openai.com" in lines
+        assert "✓ can run microsoft: microsoft mk→sq online at api.cognitive.microsofttranslator.com" in lines
+        assert "✓ can run google: google mk→en online at translate.google.com" in lines
+        assert any(line.startswith("- cannot run deepl: deepl: no auth key; set PUBLISHER_TRANSLATION__ENGINES__DEEPL__AUTH_KEY")
+                   for line in lines)
