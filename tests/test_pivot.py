@@ -59,7 +59,7 @@ timeout_seconds = 10
     application.close()
 
 
-def test_pivot_through_english_records_both_engines_and_keeps_the_english(app, servers):
+def test_pivot_through_english_records_both_engines_and_keeps_the_english(app, servers, site):
     libre, local = servers
     report = translate_pending(app.translation)
     assert report.translated == {"apertium>libre": 1}, report.as_dict()
@@ -85,6 +85,16 @@ def test_pivot_through_english_records_both_engines_and_keeps_the_english(app, s
     build_feeds(app.settings, app.store)
     atom = (app.settings.feeds.output_dir / app.settings.feeds.path("atom", "sq")).read_text(encoding="utf-8")
     assert "Përkthim automatik nga maqedonishtja përmes anglishtes." in atom
+    from publisher.web.actions import preview_digest
+
+    digest = preview_digest(app, "sq")  # the e-mail says so too
+    assert "Përkthim automatik nga maqedonishtja përmes anglishtes." in " ".join(digest["text"].split())
+    from .web_helpers import client, make_web
+
+    web_app, web = make_web(site)
+    page = client(web).get(f"/releases/{release.uid}/sq")  # and the release page
+    web_app.close()
+    assert page.status_code == 200 and "Përkthim automatik nga maqedonishtja përmes anglishtes." in page.text
 
     # staff change the Albanian engine: the new route reuses Apertium's English from memory
     app.translation.options.chains["sq"] = ["apertium>openai"]

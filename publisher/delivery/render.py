@@ -39,6 +39,7 @@ from .. import locale as catalogs
 from ..errors import RenderError
 from ..models import Delivery, StoredRelease, Subscriber, TranslationStatus
 from ..structure import Block, blocks_to_html, body_blocks, lead_index
+from ..translate.pivot import via
 from .base import OutgoingMessage
 from .mime import MARKERS, DkimSigner, MessageTemplate, ascii_address, clean_header, shorten
 
@@ -259,7 +260,7 @@ class Renderer:
                     title, paragraphs, text_lang = variant.title, variant.paragraphs, lang
                     structured = variant.body_html
                     if variant.machine and variant.status in (TranslationStatus.MACHINE, TranslationStatus.REVIEWED):
-                        note = self._machine_note(t, lang, source)
+                        note = self._machine_note(t, lang, source, via(variant.engine))
                 else:
                     note = t.gettext("Not translated yet: this is the original text.")
             available = {source, *published.get(release.id, [])}
@@ -283,9 +284,9 @@ class Renderer:
         return items
 
     @staticmethod
-    def _machine_note(t, lang: str, source: str) -> str:
-        if source == "mk":
+    def _machine_note(t, lang: str, source: str, pivot: str | None = None) -> str:
+        if source == "mk" and not pivot:
             return t.gettext("Machine translation from Macedonian.")
         from ..feeds.content import machine_note
 
-        return machine_note(lang, source)
+        return machine_note(lang, source, via=pivot)  # a pivot route: "… via English."

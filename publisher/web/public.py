@@ -251,6 +251,7 @@ class PublicPages:
         from babel.dates import format_datetime
 
         from ..feeds.content import machine_note
+        from ..translate.pivot import via
 
         settings, store = self.app.settings, self.app.store
         release = store.get_release(uid)
@@ -268,8 +269,9 @@ class PublicPages:
                 title, paragraphs, text_lang = variant.title, variant.paragraphs, lang
                 structured = variant.body_html
                 if variant.machine and variant.status in (TranslationStatus.MACHINE, TranslationStatus.REVIEWED):
-                    note = self._text(lang, "Machine translation from Macedonian.") if source == "mk" \
-                        else machine_note(lang, source)
+                    pivot = via(variant.engine)  # a pivot route: "… via English."
+                    note = self._text(lang, "Machine translation from Macedonian.") if source == "mk" and not pivot \
+                        else machine_note(lang, source, via=pivot)
             else:
                 note = self._text(lang, "Not translated yet: this is the original text.")
         base = settings.site.base_url
