@@ -28,6 +28,8 @@ from .subscriptions import normalise_email
 
 CURSOR = "digest-cursor:{frequency}:{lang}"  # control row: last cutoff and the releases sent
 KEEP_SENT = 1000
+IMMEDIATE_DONE = "immediate-done"  # control row: release keys already available (mailed or nobody to mail)
+KEEP_DONE = 5000
 
 
 def _utcnow() -> dt.datetime:
@@ -115,25 +117,32 @@ def _immediate_readers(store: Store, lang: str) -> list[tuple[int, str, dt.datet
 def queue_immediate(settings: Settings, store: Store, now: dt.datetime | None = None) -> QueueReport:
     """Each release that became available in a language goes once to that language's
     immediate subscribers who confirmed before it became publishable: a late subscriber
-    gets nothing older than their confirmation. Archive is never mailed."""
+    gets nothing older than their confirmation. Archive is never mailed. A release is done
+    in a language the first time it is available there, whether or not anyone was to get it
+    (``immediate-done``), so someone who switches to immediate later gets no backlog either."""
     now = now or _utcnow()
     report = QueueReport()
     already = store.message_keys("release:")
+    done = list(store.get_control(IMMEDIATE_DONE).get("keys", []))
+    finished = set(done) | already
     readers = {lang: _immediate_readers(store, lang) for lang in settings.site.languages}
+    added: list[str] = []
     for candidate in _candidates(settings, store):
         if candidate.release.archive:
             continue
         at = publishable_at(candidate)
         for lang in settings.site.languages:
-            recipients = [(sid, address) for sid, address, confirmed in readers[lang] if confirmed < at]
-            if not recipients:
-                continue
             verdict, item, key = plan_release(candidate, lang, settings.site.source_language, now, settings.digest)
-            if verdict != "include" or item is None or key in already:
+            if verdict != "include" or item is None or key in finished:
                 continue
-            queued = store.enqueue(key, "release", lang, {"release": candidate.release.id}, recipients)
-            already.add(key)
-            report.messages.append((key, queued))
+            finished.add(key)
+            added.append(key)
+            recipients = [(sid, address) for sid, address, confirmed in readers[lang] if confirmed < at]
+            if recipients:
+                queued = store.enqueue(key, "release", lang, {"release": candidate.release.id}, recipients)
+                report.messages.append((key, queued))
+    if added:
+        store.set_control(IMMEDIATE_DONE, {"keys": (done + added)[-KEEP_DONE:]})
     return report
 
 

@@ -389,3 +389,23 @@ def test_releases_after_this_periods_digest_went_out_come_in_the_next_one(site, 
         assert mailbox(smtp) == {"vesna@example.mk": [{uid_of(app, TITLES["b"])}]}
     finally:
         app.close()
+
+
+def test_switching_to_immediate_brings_no_backlog(site, smtp):
+    app = make_app(site, smtp)
+    store = app.store
+    reader = store.add_subscriber("day@example.org", "mk", "daily", status=CONFIRMED)[0]  # confirmed first
+    try:
+        drop_txt(site, "r1.txt", TITLES["a"])
+        drop_txt(site, "r2.txt", TITLES["b"], P1)
+        pipeline(app)
+        deliver(app)  # no immediate subscriber in mk: nothing to send, and these are done
+        store.update_subscriber(reader.id, frequency="immediate")
+        deliver(app)
+        assert smtp.received() == []
+        drop_txt(site, "r3.txt", TITLES["d"], P2)
+        pipeline(app)
+        deliver(app)
+        assert mailbox(smtp) == {"day@example.org": [{uid_of(app, TITLES["d"])}]}
+    finally:
+        app.close()
