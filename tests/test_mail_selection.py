@@ -25,7 +25,7 @@ from werkzeug import Response
 from publisher.app import App
 from publisher.feeds.stage import build_feeds
 from publisher.models import SubscriberStatus
-from publisher.sending import queue_digests, queue_immediate, queue_release
+from publisher.sending import queue_digests, queue_immediate
 from publisher.subscriptions import confirm, subscribe, unsubscribe
 from publisher.translate.stage import translate_pending
 
