@@ -178,6 +178,10 @@ def test_an_albanian_release_in_the_mk_folder_is_held_from_every_reader(site, ap
     report = translate_pending(app.translation)
     assert albanian.id not in {r for r, _, _ in report.waiting + report.failed}
     assert app.store.list_translations(release_id=albanian.id) == []  # not translated
+    code, out, err = run("translations", "retranslate", str(albanian.id), "en", "--engine", "google",
+                         settings=site.settings_file)
+    assert code == 1 and "is held" in err and "confirm-language" in err  # not even when staff force it
+    assert app.store.list_translations(release_id=albanian.id) == []
 
     build_feeds(app.settings, app.store)
     assert feed_titles(app, "mk") == [SAMPLE_TITLE]

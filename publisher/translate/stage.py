@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..errors import PublisherError
 from ..models import StoredRelease, StoredTranslation, TranslationStatus
 from ..structure import rebuild, translation_blocks
 from .service import TranslationService
@@ -44,6 +45,9 @@ def translate_release(
     """Translate one release into one language and store the outcome.
     Returns (stored translation, memory hits, segments sent to an engine)."""
     store = service.store
+    if release.held:  # issue 9: not translated until staff confirm the language it is in
+        raise PublisherError(f"release {release.id} is held: its text reads as {release.detected_language}; confirm "
+                             f"its language first (`publisher releases confirm-language {release.id} LANG`)")
     src = release.language  # its own language: the source language, or what staff confirmed (issue 9)
     if not service.chain(lang, engine):
         reason = (f"waiting: no engine chain translates into {lang} (from {src}); add [translation] "
