@@ -17,7 +17,7 @@ from .cleaning import Boilerplate, clean_paragraphs, content_hash
 from .errors import ItemRejected, PublisherError
 from .langid import detect_language
 from .lang import normalise_lang
-from .models import CleanRelease, IngestOutcome, IngestReport, LanguageStatus, RawRelease, Rejected, Unchanged
+from .models import CleanRelease, IngestOutcome, IngestReport, LanguageStatus, RawRelease, Rejected, Skipped, Unchanged
 from .settings import Settings
 from .sources import HttpOptions, PoliteClient, SourceContext, build_source
 from .store import Store
@@ -98,22 +98,37 @@ def is_archive(clean: CleanRelease, first_poll: bool, settings: Settings, now: d
     return first_poll or clean.published_at < now - dt.timedelta(days=settings.digest.backlog_days)
 
 
+def _storable(text: str) -> str:
+    """Text any database takes: no lone surrogates (bytes of a non-UTF-8 name), no NUL."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _quarantine(store: Store, source: Any, item: RawRelease | Rejected, reason: str, report: IngestReport) -> None:
+    """Keep the item and its reason (a row, and the moved file for file sources). Never raises:
+    whatever fails here is logged and said in the report, and the run goes on."""
     stored_path = None
     try:
         stored_path = source.quarantine(item, reason)
     except OSError as exc:
         reason = f"{reason} (and the file could not be moved to quarantine: {exc})"
-    store.add_quarantine(
-        source=item.source,
-        ref=item.ref,
-        reason=reason,
-        raw=item.raw,
-        content_type=item.content_type,
-        stored_path=stored_path,
-    )
-    report.quarantined.append((f"{item.source}:{item.ref}", reason))
-    log.warning("quarantined %s:%s: %s", item.source, item.ref, reason)
+    except Exception as exc:  # a bug in a source's quarantine must not stop the run
+        log.exception("quarantine of %s:%s failed", item.source, item.ref)
+        reason = f"{reason} (and the file could not be moved to quarantine: {type(exc).__name__}: {exc})"
+    ref, reason = _storable(item.ref), _storable(reason)
+    try:
+        store.add_quarantine(
+            source=item.source,
+            ref=ref,
+            reason=reason,
+            raw=item.raw,
+            content_type=item.content_type,
+            stored_path=_storable(stored_path) if stored_path else None,
+        )
+    except Exception as exc:  # the database refused the row: say so, go on with the next item
+        log.exception("could not record the quarantine of %s:%s", item.source, ref)
+        reason = f"{reason} (and the quarantine row could not be stored: {type(exc).__name__}: {exc})"
+    report.quarantined.append((f"{item.source}:{ref}", reason))
+    log.warning("quarantined %s:%s: %s", item.source, ref, reason)
 
 
 def ingest_sources(
@@ -165,6 +180,9 @@ def ingest_sources(
                     if isinstance(item, Unchanged):
                         report.add(IngestOutcome.UNCHANGED, ref)
                         note(options.name, IngestOutcome.UNCHANGED, item.ref)
+                        continue
+                    if isinstance(item, Skipped):  # left alone on purpose: counted with why
+                        report.skipped.append((ref, item.why, item.detail))
                         continue
                     if isinstance(item, Rejected):
                         _quarantine(store, source, item, item.reason, report)

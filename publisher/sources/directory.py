@@ -59,6 +59,11 @@ def display_name(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (a newline in a file name) written as escapes."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _is_temporary(name: str) -> bool:
     return name.endswith(_TEMP) or name.startswith("~$") or (name.startswith("#") and name.endswith("#"))
 
@@ -298,7 +303,7 @@ class DirectorySource(SourceBase):
         self._unmoved.pop(item.ref, None)
         try:
             target.with_name(target.name + ".reason.txt").write_text(
-                f"source: {self.name}\nfile: {item.ref}\nreason: {reason}\n"
+                f"source: {self.name}\nfile: {printable(item.ref)}\nreason: {reason}\n"
                 "fix the file and drop it into the folder again to retry\n",
                 encoding="utf-8", errors="backslashreplace",
             )

@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
-
 from ..errors import ItemRejected, SourceError
 from ..models import RawRelease, Rejected
 from ..settings import FeedSourceOptions
@@ -26,6 +24,7 @@ from . import SourceContext
 from .base import SourceBase
 from .decode import decode_bytes
 from .extract import extract_html, html_fragment
+from .limits import parse_feed
 from .netpolicy import NetworkPolicy, PolicyRefused
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -86,7 +85,7 @@ class FeedSource(SourceBase):
             return
         headers = {"content-type": f"{response.content_type or 'application/xml'}"
                    + (f"; charset={response.charset}" if response.charset else "")}
-        parsed = feedparser.parse(response.content, response_headers=headers, sanitize_html=True)
+        parsed = parse_feed(response.content, response_headers=headers, sanitize_html=True)  # limits.py bounds it
         broken = isinstance(parsed.get("bozo_exception"), xml.sax.SAXException)  # not well-formed XML
         if not parsed.entries and (not parsed.get("version") or broken):
             problem = parsed.get("bozo_exception") or "no RSS or Atom root element"
