@@ -246,3 +246,48 @@ def test_greylisting_and_451_at_rcpt_are_retried_with_the_same_message_id(site, 
         if row.status is DeliveryStatus.SENT:
             [stored] = [m for m in smtp.received() if m.recipients == (f"{name}@example.org",)]
             assert stored.message_id == row.message_id
+
+
+def test_staff_page_and_api_release_held_rows_and_retry_failed(site, smtp):
+    import base64
+
+    from .web_helpers import PASSWORD, add_staff, client, csrf_of, login, make_web
+
+    app, web_app = make_web(site, f'[mail]\ntransport = "smtp"\nsmtp_port = {smtp.port}\nretry_seconds = 0\n'
+                                  "rate_per_second = 1000\n")
+    try:
+        add_staff(app)
+        store = app.store
+        r1 = seed(store)["r1"]
+        queue_release(store, people(store, "stored", "refused", "ok"), r1.id)
+        smtp.reply("stored@example.org", drop="after")
+        smtp.reply("refused@example.org", rcpt="550 5.1.1 no such user")
+        app.dispatch()
+        first = rows_of(store)
+        assert (first["stored"].status, first["refused"].reason) == (DeliveryStatus.HELD, "permanent")
+        smtp.clear_replies()
+        with client(web_app) as c:
+            login(c)
+            page = c.get("/staff/")
+            assert "Release held (1)" in page.text and "held (ambiguous)" in page.text
+            token = csrf_of(page.text)
+            answer = c.post("/staff/send/retry", data={"csrf_token": token})
+            assert answer.status_code == 303
+            assert "0 queued again; left failed: 1 refused permanently" in c.get("/staff/").text
+            c.post("/staff/send/release-held", data={"csrf_token": token})
+            assert "1 held messages queued again" in c.get("/staff/").text
+            assert store.delivery_counts(KEY) == {"queued": 1, "failed": 1, "sent": 1}
+            app.dispatch()
+            assert copies(smtp) == {"stored": 2, "ok": 1}
+            assert smtp.message_ids()["stored@example.org"] == {first["stored"].message_id}
+            # the API: the same operations, documented
+            auth = {"Authorization": "Basic " + base64.b64encode(f"ana:{PASSWORD}".encode()).decode()}
+            assert c.post("/api/send/release-held", json={"message": KEY}, headers=auth).json() == {
+                "released": 0, "message": KEY}
+            assert c.post("/api/send/release-held", json={"message": ["x"]}, headers=auth).status_code == 422
+            retried = c.post("/api/send/retry", headers=auth).json()
+            assert retried == {"queued_again": 0, "kept": {"permanent": 1, "may_not_receive": 0}}
+            spec = c.get("/api/openapi.json").json()
+            assert "/api/send/release-held" in spec["paths"]
+    finally:
+        app.close()

@@ -86,7 +86,7 @@ def dashboard(app: App, limit: int = 15) -> dict[str, Any]:
 
     def row(d: Any) -> dict[str, Any]:
         return {"id": d.id, "message": d.message_key, "kind": d.kind, "lang": d.lang, "recipient": d.recipient,
-                "status": d.status.value, "attempts": d.attempts, "error": d.last_error,
+                "status": d.status.value, "reason": d.reason, "attempts": d.attempts, "error": d.last_error,
                 "sent_at": d.sent_at.isoformat() if d.sent_at else None}
 
     return {"releases": releases, "queue": store.delivery_counts(), "paused": is_paused(app),

@@ -25,9 +25,10 @@ from starlette.routing import Route
 
 from ..errors import PublisherError
 from . import actions
-from .api_models import (OUTPUTS, ErrorOut, PausedOut, PreviewOut, QuarantineOut, QueueOut, RetryOut, ReviewOut,
+from .api_models import (OUTPUTS, ErrorOut, PausedOut, PreviewOut, QuarantineOut, QueueOut, ReviewOut,
                          SessionOut, StatusOut, TestSendOut, TranslationOut, api_models)
 from .api_language import HeldOut, ReleaseLanguageOut, language_models
+from .api_mail import ReleaseHeld, ReleaseHeldOut, RetryFailedOut
 from .auth import attempt_login, client_address, session_user
 from .security import CSRF_HEADER, csrf_ok, csrf_token
 
@@ -135,8 +136,12 @@ class Api:
                       lambda c: actions.test_send(app, c.body.to or c.user.email or "",
                                                   c.body.lang or app.settings.site.source_language),
                       TestSendOut, body_model=m.TestSend, errors=(409,)),
-            Operation("POST", "/api/send/retry", "Queue failed messages again", lambda c: actions.retry_failed(app),
-                      RetryOut),
+            Operation("POST", "/api/send/retry", "Queue failed messages again, except permanent refusals and "
+                      "recipients who may no longer receive mail (held messages stay held)",
+                      lambda c: actions.retry_failed(app), RetryFailedOut),
+            Operation("POST", "/api/send/release-held", "Queue held messages (handed over without a clear answer) "
+                      "again on purpose, each with its original Message-ID",
+                      lambda c: actions.release_held(app, c.body.message), ReleaseHeldOut, body_model=ReleaseHeld),
             Operation("POST", "/api/send/pause", "Pause sending", lambda c: actions.set_paused(app, True), PausedOut),
             Operation("POST", "/api/send/resume", "Resume sending", lambda c: actions.set_paused(app, False),
                       PausedOut),

@@ -192,6 +192,7 @@ class StaffPages:
             "test": lambda: actions.test_send(self.app, str(form.get("to", "") or user.email or ""),
                                               lang if lang != "all" else self.app.settings.site.source_language),
             "retry": lambda: actions.retry_failed(self.app),
+            "release-held": lambda: actions.release_held(self.app, str(form.get("message", "")) or None),
             "pause": lambda: actions.set_paused(self.app, True),
             "resume": lambda: actions.set_paused(self.app, False),
         }
@@ -220,7 +221,11 @@ def _summary(action: str, result: dict[str, Any]) -> str:
         extra = f" ({result['error']})" if result.get("error") else ""
         return f"test message to {result['recipient']}: {result['status']}{extra}"
     if action == "retry":
-        return f"{result['queued_again']} queued again"
+        kept = result.get("kept", {})
+        return (f"{result['queued_again']} queued again; left failed: {kept.get('permanent', 0)} refused permanently, "
+                f"{kept.get('may_not_receive', 0)} whose recipient may no longer receive mail")
+    if action == "release-held":
+        return f"{result['released']} held messages queued again (with their original Message-ID)"
     return "sending paused" if result.get("paused") else "sending resumed"
 
 
