@@ -31,7 +31,7 @@ def metrics_text(app: App) -> str:
     store = app.store
     lines: list[str] = []
     counts = store.delivery_counts()
-    statuses = ("queued", "sending", "retry", "sent", "failed", "held")
+    statuses = ("queued", "sending", "retry", "sent", "failed", "held", "skipped")
     _metric(lines, "publisher_queue_depth", "gauge", "Send ledger rows per status.",
             [({"status": s}, counts.get(s, 0)) for s in statuses])
     kinds = store.delivery_kind_counts()
