@@ -290,6 +290,7 @@ def test_markdown_release_keeps_its_structure_in_feeds_mails_pages_and_translati
     assert f'<a href="{REPORT}"' in mk_content and "<strong>регионалниот состанок</strong>" in mk_content
     assert "<ul><li>Учествуваа" in mk_content and "<h2>Регионална соработка</h2>" in mk_content
     assert "<em>клучни</em>" in mk_content and "javascript" not in mk_content and "Кликнете тука" in mk_content
+    assert mk_summary.startswith("<p>Меѓународната организација")  # the lead, not the heading
     golden = GOLDEN / "structure-md-entry.mk.html"
     assert mk_content == golden.read_text("utf-8").strip()
     for lang in ("en", "sq"):
@@ -344,3 +345,16 @@ def test_structured_feeds_and_mails_pass_the_third_party_checks(tmp_path):
         assert code == 0 and "VERDICT: PASS" in output, output
     finally:
         app.close()
+
+
+def test_an_engine_that_loses_the_markup_fails_the_markup_check(app, google):
+    google.translate = lambda text, src, tgt: albanian_keeping_tokens(re.sub(r"XGLX\d+", "", text), src, tgt)
+    html = f'Повеќе информации има во <a href="{REPORT}">извештајот</a> на <strong>организацијата</strong>.'
+    result = app.translation.translate_texts([inline_text(html)], "mk", "sq", markup=[html])
+    assert not result.ok and "markup: markup '<a href=" in result.reason and "was lost by the engine" in result.reason
+    google.translate = albanian_keeping_tokens
+    result = app.translation.translate_texts([inline_text(html)], "mk", "sq", markup=[html])
+    assert result.ok and result.html[0].count(f'<a href="{REPORT}">') == 1 and "<strong>" in result.html[0]
+    assert result.texts[0].endswith(f"({REPORT}).") or f"({REPORT})" in result.texts[0]
+    with pytest.raises(ValueError, match="one \\(or None\\) per text"):
+        app.translation.translate_texts(["а", "б"], "mk", "sq", markup=[None])

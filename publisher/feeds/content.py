@@ -147,6 +147,15 @@ def body_html(paragraphs: list[str], structured: str | None) -> str:
     return xml_text(blocks_to_html(body_blocks(paragraphs, structured)))
 
 
+def lead_paragraph(paragraphs: list[str], structured: str | None) -> str:
+    """The paragraph a summary starts from: the first that is not a heading."""
+    from ..structure import body_blocks, lead_index
+
+    blocks = body_blocks(paragraphs, structured)
+    texts = [p for p in paragraphs if p.strip()]
+    return texts[lead_index(blocks)] if texts and len(blocks) == len(texts) else (texts[0] if texts else "")
+
+
 def note_html(note: str, original_url: str, label: str, original_lang: str) -> str:
     return (f'<p><em>{html.escape(note, quote=False)}</em> '
             f'<a href="{html.escape(original_url)}" hreflang="{original_lang}">{html.escape(label)}</a></p>')

@@ -109,7 +109,7 @@ def _entry(settings: Settings, lang: str, release: StoredRelease, translation: S
     title = c.shorten(c.one_line(title), feeds.max_title_chars) or c.shorten(
         c.one_line(paragraphs[0] if paragraphs else release.uid), feeds.max_title_chars)
     body = c.body_html(paragraphs, structured)  # links, emphasis, lists, headings (issue 9)
-    first = c.one_line(paragraphs[0]) if paragraphs else ""
+    first = c.one_line(c.lead_paragraph(paragraphs, structured)) if paragraphs else ""  # not a heading (issue 9)
     summary = c.paragraphs_html([c.shorten(first, feeds.summary_chars)]) if first else ""
     if machine:
         pivot = via(translation.engine) if translation is not None else None  # "apertium>libre": via English

@@ -183,6 +183,8 @@ class TranslationService:
         holds the rebuilt HTML and ``result.texts`` its plain rendering."""
         result = TranslationResult(texts=None)
         markup = list(markup) if markup is not None else [None] * len(texts)
+        if len(markup) != len(texts):
+            raise ValueError(f"markup for {len(markup)} texts given with {len(texts)} texts; pass one (or None) per text")
         masked_markup = [mask_inline(m) if m is not None else None for m in markup]
         sources = [mm[0] if mm is not None else text for text, mm in zip(texts, masked_markup)]
         sentences = [split_sentences(text) or [text] for text in sources]
