@@ -358,3 +358,29 @@ def test_an_engine_that_loses_the_markup_fails_the_markup_check(app, google):
     assert result.texts[0].endswith(f"({REPORT}).") or f"({REPORT})" in result.texts[0]
     with pytest.raises(ValueError, match="one \\(or None\\) per text"):
         app.translation.translate_texts(["а", "б"], "mk", "sq", markup=[None])
+
+
+def test_feed_entries_and_full_text_pages_keep_structure_and_lose_furniture(site, httpserver, ingest):
+    """The feed source (entry content) and its full-text fetch (extract_html) share the rules."""
+    from .test_source_feed import RSS_TYPE, feed_toml, rss, rss_item
+
+    page = (DATA / "release.html").read_text("utf-8").replace(
+        "регионалниот состанок", '<a href="/izvestaj">регионалниот состанок</a>', 1)
+    httpserver.expect_request("/vesti/2").respond_with_data(page, content_type="text/html; charset=utf-8")
+    entry = (f'<p>20.11.2024</p><p>{P1} <a href="javascript:void(0)">Види</a> '
+             f'<a href="/vesti/1">повеќе</a>.</p><ul><li>{P2}</li></ul><p>Сподели</p>')
+    httpserver.expect_request("/rss.xml").respond_with_data(
+        rss(rss_item("e1", "Прва вест за соработката", entry, link=httpserver.url_for("/vesti/1")),
+            rss_item("e2", TITLE, "", link=httpserver.url_for("/vesti/2"))),
+        content_type=RSS_TYPE)
+    site.write(sources=feed_toml("rss", httpserver.url_for("/rss.xml"), full_text="auto"))
+    report, app = ingest(site)
+    assert report.counts()["new"] == 2, report
+    by_guid = {r.source_guid: r for r in app.store.list_releases()}
+    first, second = by_guid["e1"], by_guid["e2"]
+    assert first.paragraphs == [f"{P1} Види повеќе ({httpserver.url_for('/vesti/1')}).", f"- {P2}"]
+    assert f'<a href="{httpserver.url_for("/vesti/1")}">повеќе</a>' in first.body_html
+    assert "<ul><li>" in first.body_html and "javascript" not in first.body_html
+    assert second.paragraphs[0].startswith("Меѓународната организација за миграции (ИОМ)")
+    assert f'<a href="{httpserver.url_for("/izvestaj")}">регионалниот состанок</a>' in second.body_html
+    assert not any(word in second.body for word in FURNITURE)
