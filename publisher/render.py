@@ -36,6 +36,8 @@ def release_json(release: StoredRelease, zone: dt.tzinfo, body: bool = True) -> 
         "content_hash": release.content_hash,
         "created_at": release.created_at.isoformat(),
         "updated_at": release.updated_at.isoformat(),
+        "archive": release.archive,  # never mailed (issue 10; docs/delivery.md)
+        "publishable_at": release.publishable_at.isoformat() if release.publishable_at else None,
     }
     if body:
         data["paragraphs"] = release.paragraphs

@@ -320,6 +320,9 @@ def test_send_release_reaches_everyone_who_may_receive_mail(site, smtp):
         smtp.clear()
         from .test_cli import run
 
+        code, out, _ = run("releases", "list", "--json", settings=site.settings_file)
+        [listed] = json.loads(out)
+        assert listed["archive"] is True and listed["publishable_at"]  # staff can see why it was not mailed
         code, out, _ = run("send", "release", str(release.id), "--now", "--json", settings=site.settings_file)
         assert code == 0, out
         assert sum(m["queued"] for m in json.loads(out)["messages"]) == 4
