@@ -134,8 +134,9 @@ class Renderer:
                 raise RenderError(f"delivery {delivery.id}: subscriber {delivery.subscriber_id} no longer exists")
             sid, version, email = subscriber.id, subscriber.token_version, subscriber.email
         unsubscribe = self.tokens.unsubscribe(sid, version, email)
-        values = {"unsubscribe_url": f"{base}/unsubscribe/{unsubscribe}",
-                  "preferences_url": f"{base}/preferences/{unsubscribe}"}
+        pages = base if email is not None else f"{base}/{delivery.lang}"  # a test message: its language's pages
+        values = {"unsubscribe_url": f"{pages}/unsubscribe/{unsubscribe}",
+                  "preferences_url": f"{pages}/preferences/{unsubscribe}"}
         if delivery.kind == "confirm":
             values["confirm_url"] = f"{base}/confirm/{self.tokens.confirm(sid, version)}"
         return values
