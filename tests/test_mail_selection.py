@@ -412,3 +412,30 @@ def test_switching_to_immediate_brings_no_backlog(site, smtp):
         assert mailbox(smtp) == {"day@example.org": [{uid_of(app, TITLES["d"])}]}
     finally:
         app.close()
+
+
+def test_first_poll_of_a_webpage_source_is_archive_too(site, smtp, httpserver):
+    from .test_source_webpage import TITLES as PAGE_TITLES
+    from .test_source_webpage import article_html, listing_html, page_toml
+
+    listed = ["/mk/soopstenija/1", "/mk/soopstenija/2"]
+    httpserver.expect_request("/mk/soopstenija/").respond_with_handler(
+        lambda _request: Response(listing_html(*listed), content_type="text/html; charset=utf-8"))
+    yesterday = (now() - dt.timedelta(days=1)).isoformat()
+    for key in "123":
+        page = article_html(key, httpserver.url_for(f"/vesti/{key}"), published=yesterday)
+        httpserver.expect_request(f"/mk/soopstenija/{key}").respond_with_data(page, content_type="text/html")
+    app = make_app(site, smtp, sources=INBOX + page_toml("web", httpserver.url_for("/mk/soopstenija/")))
+    app.store.add_subscriber("now@example.org", "mk", "immediate", status=CONFIRMED)
+    try:
+        pipeline(app)
+        assert sorted((r.title, r.archive) for r in app.store.list_releases()) == sorted(
+            [(PAGE_TITLES["1"], True), (PAGE_TITLES["2"], True)])
+        deliver(app)
+        assert smtp.received() == []
+        listed.insert(0, "/mk/soopstenija/3")  # the site publishes a new one
+        pipeline(app)
+        deliver(app)
+        assert mailbox(smtp) == {"now@example.org": [{uid_of(app, PAGE_TITLES["3"])}]}
+    finally:
+        app.close()
