@@ -150,7 +150,7 @@ def memory_child(rows: int, db_url: str | None) -> None:
         store = fresh_store(db_url, Path(tmp))
         started = time.perf_counter()
         for start in range(0, rows, 10_000):  # a digest planner hands over subscribers in pages
-            store.enqueue(KEY, "digest", "en", {}, [(None, f"user{i}@example.org") for i in range(start, min(rows, start + 10_000))])
+            store.enqueue(KEY, "test", "en", {}, [(None, f"user{i}@example.org") for i in range(start, min(rows, start + 10_000))])  # no subscriber: a test kind (the recipient check lets it through)
         queued = time.perf_counter() - started
         claimed = 0
         lease = dt.timedelta(minutes=5)
