@@ -77,7 +77,7 @@ def transport(documents: dict[str, bytes]) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-def warm_up(url: str, work: Path) -> float:
+def warm_up(url: str, work: Path, languages: bool = True) -> float:
     """Load what any ingest loads once per process (lingua's models for short and long texts,
     in Latin and Cyrillic script; trafilatura; markdown-it) before the corpus, and return the
     peak RSS then: the rise over it is what the hostile corpus costs."""
@@ -92,7 +92,8 @@ def warm_up(url: str, work: Path) -> float:
                  " ".join(corpus.P), "The International Organization for Migration met the heads of the "
                  "border police services of the Western Balkans to discuss regional cooperation.",
                  "Organizata Ndërkombëtare për Migracion organizoi takimin rajonal me shefat e policisë kufitare."):
-        detect_language(text, candidates)
+        if languages:
+            detect_language(text, candidates)
     extract_html(corpus.good_html(random.Random(0), 0))
     extract_markdown(corpus.good_md(random.Random(0), 0))
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -107,6 +108,8 @@ def main() -> int:
     parser.add_argument("--db-url", help="a migrated, empty database (default: a new SQLite file)")
     parser.add_argument("--privileged", action="store_true", help="keep root's file-permission overrides")
     parser.add_argument("--show", type=int, default=20, help="problems to print")
+    parser.add_argument("--no-language-detection", action="store_true",
+                        help="[cleaning] detect_language = false: the peak without lingua's models")
     parser.add_argument("--no-warm-up", action="store_true",
                         help="do not load lingua's models before the corpus (the peak then includes them)")
     args = parser.parse_args()
@@ -126,7 +129,7 @@ def main() -> int:
     url = args.db_url or f"sqlite:///{work / 'fuzz.db'}"
     if not args.db_url:
         Store.upgraded(url).close()
-    baseline = warm_up(url, work) if not args.no_warm_up else None
+    baseline = warm_up(url, work, not args.no_language_detection) if not args.no_warm_up else None
     rng = random.Random(args.seed)
     base = "http://127.0.0.1:9"
     cases = escaped = lost = 0
@@ -160,6 +163,7 @@ def main() -> int:
             settings_file = work / "settings.toml"
             settings_file.write_text(
                 SETTINGS.format(url=url)
+                + ("\n[cleaning]\ndetect_language = false\n" if args.no_language_detection else "")
                 + f'\n[ingest]\nquarantine_dir = "{work / "quarantine"}"\n'
                 + f'\n[[sources]]\nname = "{name}"\ntype = "directory"\npath = "{inbox}"\n'
                   "settle_seconds = 30\nmax_bytes = 1000000\n" + "".join(sources),
@@ -209,7 +213,8 @@ def main() -> int:
     print(f"good files lost:  {lost}")
     print(f"other problems:   {len(problems) - lost}")
     if baseline is not None:
-        print(f"RSS after warm-up: {baseline:.0f} MB (lingua's models, trafilatura, markdown-it: once per process)")
+        print(f"RSS after warm-up: {baseline:.0f} MB (" + ("lingua's models, " if not args.no_language_detection else "")
+              + "trafilatura, markdown-it: once per process)")
     print(f"peak RSS:         {peak:.0f} MB" + (f" ({peak - baseline:+.0f} MB over the warm-up)" if baseline else "")
           + f"; largest rise over one item: {grew[0]:.0f} MB ({grew[1][:60]})")
     print(f"time:             {seconds:.0f} s ({1000 * seconds / max(cases, 1):.1f} ms per case); "

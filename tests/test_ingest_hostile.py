@@ -375,3 +375,36 @@ def test_feed_limits_without_a_server():
         assert not parsed.entries and expected in str(parsed.bozo_exception), (expected, parsed.bozo_exception)
     ok = limits.parse_feed(b'<rss version="2.0"><channel><item><title>t</title></item></channel></rss>')
     assert ok.version == "rss20" and len(ok.entries) == 1
+
+
+def test_file_with_a_future_mtime_is_read_not_left_settling_for_ever(site, store):
+    site.write(sources=SKIP_SETTINGS)
+    drop(site, "future.txt", SAMPLE_TEXT, mtime=time.time() + 365 * 86400)  # a wrong clock
+    drop(site, "now.txt", MK_BODY + "\n\n" + MK_BODY, mtime=time.time() + 5)  # being written
+    report = ingest(site)
+    assert report.counts()["new"] == 1 and report.new == ["inbox:future.txt"]
+    assert report.skipped_counts() == {"still-settling": 1}
+
+
+def test_a_few_nul_bytes_in_a_good_file_do_not_lose_it(site, store):
+    data = SAMPLE_TEXT.encode("utf-8")
+    data = data[:200] + b"\x00" + data[200:400] + b"\x00" + data[400:]
+    drop(site, "nul.txt", data)
+    report = ingest(site)
+    assert report.counts()["new"] == 1, report.quarantined
+    [release] = store.list_releases()
+    assert "\x00" not in release.title + release.body and store.raw_revision(release.id) == data
+
+
+def test_recursive_listing_follows_no_link_and_counts_hidden_folders_once(site, store, tmp_path):
+    site.write(sources=SKIP_SETTINGS.replace("settle_seconds = 60", "settle_seconds = 0\nrecursive = true"))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text(SAMPLE_TEXT, encoding="utf-8")
+    os.symlink(outside, site.inbox / "linked-folder")
+    drop(site, ".git/a.txt", SAMPLE_TEXT)
+    drop(site, ".git/b.txt", SAMPLE_TEXT)
+    drop(site, "sub/deeper/release.md", good_md())
+    report = ingest(site)
+    assert report.counts()["new"] == 1 and report.new == ["inbox:sub/deeper/release.md"]
+    assert report.skipped_counts() == {"hidden": 1, "link": 1}

@@ -173,7 +173,9 @@ class DirectorySource(SourceBase):
         if not stat_module.S_ISREG(stat.st_mode):
             return Skipped(self.name, rel, "special-file", "not a regular file (a pipe, socket or device)")
         age = now - stat.st_mtime
-        if age < self.options.settle_seconds:
+        # an mtime far in the future (a wrong clock where the file was made) is not a file being
+        # written: waiting for it to settle would wait for years
+        if -max(self.options.settle_seconds, 60) < age < self.options.settle_seconds:
             return Skipped(self.name, rel, "still-settling",
                            f"modified {max(age, 0):.0f} s ago; read once it is settle_seconds "
                            f"({self.options.settle_seconds:g}) old")
