@@ -291,3 +291,39 @@ def test_staff_page_and_api_release_held_rows_and_retry_failed(site, smtp):
             assert "/api/send/release-held" in spec["paths"]
     finally:
         app.close()
+
+
+def test_the_transport_says_which_answers_are_unclear(smtp):
+    from publisher.delivery.base import OutgoingMessage, SendError
+    from publisher.delivery.options import MailSettings
+    from publisher.delivery.smtp import SmtpTransport
+
+    from .smtp_server import build_message
+
+    def message(name: str) -> OutgoingMessage:
+        address = f"{name}@example.org"
+        return OutgoingMessage(address, "news@news.example.org", build_message(address, f"<{name}@x>"), f"<{name}@x>")
+
+    smtp.reply("stored@example.org", drop="after")
+    smtp.reply("lost@example.org", drop="before")
+    smtp.reply("slow@example.org", stored_delay=1.5)
+    smtp.reply("grey@example.org", rcpt="451 4.7.1 greylisted")
+    smtp.reply("nouser@example.org", rcpt="550 5.1.1 no such user")
+    smtp.reply("spam@example.org", data="554 5.7.1 spam")
+    smtp.reply("busy@example.org", data="451 4.3.0 busy")
+    options = MailSettings(transport="smtp", smtp_port=smtp.port, rate_per_second=1000, timeout_seconds=0.5)
+    expected = {  # name: (ambiguous, transient, stage, permanent for the recipient)
+        "stored": (True, True, "end of DATA", False), "lost": (True, True, "end of DATA", False),
+        "slow": (True, True, "end of DATA", False), "grey": (False, True, "RCPT TO", False),
+        "nouser": (False, False, "RCPT TO", True), "spam": (False, False, "end of DATA", True),
+        "busy": (False, True, "end of DATA", False),
+    }
+    with SmtpTransport(options) as transport:
+        for name, (ambiguous, transient, stage, permanent) in expected.items():
+            with pytest.raises(SendError) as err:
+                transport.send(message(name))
+            e = err.value
+            assert (e.ambiguous, e.transient, e.stage, e.permanent_for_recipient) == (
+                ambiguous, transient, stage, permanent), name
+        transport.send(message("ok"))  # the connection is re-opened after each unclear one
+    assert sorted(copies(smtp)) == ["ok", "slow", "stored"]
