@@ -132,7 +132,8 @@ class Api:
                       lambda c: actions.send_digest(app, c.body.frequency, c.body.lang), QueueOut,
                       body_model=m.SendDigest, errors=(409,)),
             Operation("POST", "/api/send/test", "Send one test message now (synchronously) to one address "
-                      "(default: yours); 409 while sending is paused",
+                      "(default: yours); 409 while sending is paused or for an address the site refuses "
+                      "(a special-use domain)",
                       lambda c: actions.test_send(app, c.body.to or c.user.email or "",
                                                   c.body.lang or app.settings.site.source_language),
                       TestSendOut, body_model=m.TestSend, errors=(409,)),
@@ -169,8 +170,12 @@ class Api:
 
     # ------------------------------------------------------------------ plumbing
     async def _auth(self, request: Request) -> Any:
-        header = request.headers.get("authorization", "")
-        if header[:6].lower() == "basic ":
+        header = request.headers.get("authorization")
+        if header is not None and header[:6].lower() != "basic ":
+            # credentials the API cannot check are refused, never ignored in favour of the cookie
+            raise ApiError(401, "unsupported Authorization: use HTTP Basic, or the session cookie alone",
+                           BASIC_CHALLENGE)
+        if header is not None:
             try:
                 name, sep, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
             except (binascii.Error, UnicodeDecodeError, ValueError):
