@@ -109,3 +109,48 @@ def test_the_api_keeps_to_its_description(case):
         # of valid data. Every other check still runs on these cases.
         excluded = [positive_data_acceptance]
     case.call_and_validate(excluded_checks=excluded)
+
+
+# --------------------------------------------------------------------------- the findings, one by one
+def _basic() -> dict[str, str]:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"ana:{PASSWORD}".encode()).decode()}
+
+
+def test_bad_input_gets_a_4xx_naming_the_field(api_app):
+    with TestClient(api_app, base_url="http://127.0.0.1:8080") as c:
+        h = _basic()
+        for rid in (2**63 + 5, 2**31, 0, -1):  # ids beyond the database's integers were a 500
+            r = c.get(f"/api/releases/{rid}/translations/en", headers=h)
+            assert r.status_code == 422 and r.json()["field"] == "path.id", (rid, r.text)
+        assert c.get("/api/releases/999/translations/en", headers=h).status_code == 404
+        for release in ({"id": 1}, [1], "1", True, 2**70, None):  # a dict or a list was a 500
+            r = c.post("/api/send/release", headers=h, json={"release": release})
+            assert r.status_code == 422 and r.json()["field"] == "body.release", (release, r.text)
+        assert c.post("/api/send/release", headers=h, json={"release": 1, "extra": 1}).json()["field"] == "body.extra"
+        assert c.post("/api/send/release", headers=h, json={}).json()["field"] == "body.release"
+        assert c.post("/api/send/digest", headers=h, json={"frequency": "hourly"}).json()["field"] == "body.frequency"
+        assert c.put("/api/releases/1/translations/en", headers=h, json={"title": "  ", "body": "x"}).status_code == 422
+        assert c.post("/api/send/test", headers=h, json={"to": "not an address"}).json()["field"] == "body.to"
+        assert c.get("/api/digests/preview?lang=de", headers=h).json()["field"] == "query.lang"
+        assert c.post("/api/send/release", headers={**h, "Content-Type": "application/json"},
+                      content=b"{nope").status_code == 400
+        assert c.post("/api/send/release", headers={**h, "Content-Type": "text/plain"}, content=b"1").status_code == 415
+        assert c.post("/api/send/release", headers=h, json={"release": 1.0}).status_code == 200  # 1.0 is an integer
+
+
+def test_every_status_an_operation_gives_is_documented(api_app):
+    with TestClient(api_app, base_url="http://127.0.0.1:8080") as c:
+        spec = c.get("/api/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            codes = set(op["responses"])
+            assert {"200", "401", "429"} <= codes, (method, path)
+            assert op["responses"]["429"]["headers"]["Retry-After"]["required"] is True
+            if op.get("parameters") or op.get("requestBody"):
+                assert "422" in codes, (method, path)
+            if method != "get":
+                assert "403" in codes, (method, path)
+            if "{id}" in path:
+                assert "404" in codes and op["parameters"][0]["schema"]["maximum"] == 2**31 - 1, (method, path)

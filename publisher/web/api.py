@@ -84,12 +84,15 @@ class ApiError(Exception):
 
 
 def _validation_error(exc: ValidationError, where: str) -> ApiError:
-    errors = []
+    by_field: dict[str, list[str]] = {}
     for item in exc.errors(include_url=False, include_input=False):
         if item["type"] == "json_invalid":
             return ApiError(400, f"the body is not valid JSON: {item['msg']}")
-        loc = ".".join(str(part) for part in item["loc"])
-        errors.append({"field": f"{where}.{loc}" if loc else where, "message": item["msg"]})
+        # the models are flat: the first element is the field (the rest names union members)
+        name = f"{where}.{item['loc'][0]}" if item["loc"] else where
+        if item["msg"] not in by_field.setdefault(name, []):
+            by_field[name].append(item["msg"])
+    errors = [{"field": name, "message": "; or ".join(messages)} for name, messages in by_field.items()]
     if errors and errors[0]["field"] == "body" and len(errors) == 1:
         return ApiError(422, f"the body must be a JSON object: {errors[0]['message']}", field="body", errors=errors)
     first = errors[0]
