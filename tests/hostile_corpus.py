@@ -374,7 +374,8 @@ def check(report, entries: list[Entry], source: str, quarantine_dir: Path, rows:
 # ----------------------------------------------------------------------------- feeds
 def feed_document(rng: random.Random, i: int, base: str) -> tuple[bytes, list[str], str]:
     """(document, the links of its good entries, label). Good entries carry their full text."""
-    kind = rng.choice(["good", "good", "good", "laughs", "deep", "markup", "broken", "random", "utf16", "entity"])
+    kind = rng.choice(["good", "good", "good", "laughs", "deep", "markup", "broken", "random", "utf16", "entity",
+                       "hostile-entry"])
     links: list[str] = []
     items = []
     for k in range(rng.randint(1, 4)):
@@ -388,6 +389,11 @@ def feed_document(rng: random.Random, i: int, base: str) -> tuple[bytes, list[st
             f"<link>{base}/</link><language>mk</language>{''.join(items)}</channel></rss>")
     if kind == "good":
         return good.encode(), links, "good feed"
+    if kind == "hostile-entry":  # the good entries must survive one entry of hostile HTML
+        content = rng.choice(["<div>" * rng.randint(300, 5000), "<b>x</b>" * rng.randint(21_000, 30_000)])
+        bad = (f"<item><title>Лош запис {i}</title><link>{base}/vesti/{i}-bad</link>"
+               f"<description><![CDATA[{content}<p>{P[0]}</p>]]></description></item>")
+        return good.replace("</channel>", bad + "</channel>").encode(), links, "feed with a hostile entry"
     if kind == "utf16":
         return good.replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16"), links, "good feed in UTF-16"
     if kind == "laughs":
