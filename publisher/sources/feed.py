@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import logging
 import xml.sax
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,8 @@ from .decode import decode_bytes
 from .extract import extract_html, html_fragment
 from .limits import parse_feed
 from .netpolicy import NetworkPolicy, PolicyRefused
+
+log = logging.getLogger(__name__)
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
@@ -105,6 +108,10 @@ class FeedSource(SourceBase):
                 yield Rejected(self.name, ref, _entry_json(entry), exc.reason, "application/json")
             except SourceError as exc:
                 yield Rejected(self.name, ref, _entry_json(entry), f"could not fetch the full text: {exc}",
+                               "application/json")
+            except Exception as exc:  # one odd entry must not end the feed (a generator can't resume)
+                log.exception("feed %s: entry %s", self.name, ref)
+                yield Rejected(self.name, ref, _entry_json(entry), f"internal error: {type(exc).__name__}: {exc}",
                                "application/json")
         state["etag"] = response.etag
         state["last_modified"] = response.last_modified

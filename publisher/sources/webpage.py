@@ -16,6 +16,7 @@ from . import SourceContext
 from .base import SourceBase
 from .decode import decode_bytes
 from .extract import extract_html, strip_xml_declaration
+from .limits import check_html
 from .netpolicy import NetworkPolicy, PolicyRefused
 
 HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -35,6 +36,10 @@ class WebpageSource(SourceBase):
         self.policy = NetworkPolicy.of(options)  # every fetch of this source goes through it
 
     def article_links(self, html: str, base_url: str) -> list[str]:
+        try:
+            check_html(html)  # the listing page is bounded like every page we parse
+        except ItemRejected as exc:
+            raise SourceError(f"source {self.name!r}: listing page {self.options.url}: {exc.reason}") from None
         try:
             root = lxml.html.fromstring(strip_xml_declaration(html))
         except (ValueError, lxml.etree.ParserError) as exc:
