@@ -85,6 +85,7 @@ def clean_release(raw: RawRelease, boilerplate: Boilerplate, settings: Settings)
         body_html=structured_body(raw.body_html, paragraphs),  # issue 9: aligned with the cleaned paragraphs
         language_status=language_status.value,
         detected_language=found,
+        dated=raw.dated and raw.published_at is not None,
     )
 
 
@@ -93,9 +94,12 @@ BACKLOG_SOURCES = ("feed", "webpage")  # their first successful poll brings the 
 
 def is_archive(clean: CleanRelease, first_poll: bool, settings: Settings, now: dt.datetime | None = None) -> bool:
     """Archive is never mailed (issue 10): a release from the first poll of a feed or webpage
-    source, or one whose published date is more than ``[digest] backlog_days`` before now."""
+    source, or one whose published date is more than ``[digest] backlog_days`` before now.
+    Only a date the item itself gives counts: a file dropped into the inbox today is news even
+    when its mtime is old (copied with ``cp -p``, unpacked from an archive)."""
     now = now or dt.datetime.now(dt.timezone.utc)
-    return first_poll or clean.published_at < now - dt.timedelta(days=settings.digest.backlog_days)
+    old = clean.dated and clean.published_at < now - dt.timedelta(days=settings.digest.backlog_days)
+    return first_poll or old
 
 
 def _storable(text: str) -> str:

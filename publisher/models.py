@@ -38,6 +38,9 @@ class RawRelease:
     embargo_until: dt.datetime | None = None  # not published before
     expires_at: dt.datetime | None = None  # not sent after
     body_html: str | None = None  # the paragraphs as structured HTML blocks (publisher.structure)
+    # the published date came from the item itself (front matter, feed, page), not from a
+    # stand-in such as a file's mtime: only such a date can make a release archive (issue 10)
+    dated: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class CleanRelease:
     language_status: str = "ok"  # LanguageStatus: held when the text is not in the source language
     detected_language: str | None = None  # declared, else detected (None: detection off, nothing declared)
     body_html: str | None = None  # structured body, one block per paragraph (publisher.structure)
+    dated: bool = True  # the published date came from the item (RawRelease.dated)
 
     @property
     def paragraphs(self) -> list[str]:

@@ -13,6 +13,7 @@ queue → dispatch over real SMTP (aiosmtpd on loopback), on SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
+import os
 import json
 import re
 import textwrap
@@ -189,6 +190,24 @@ def test_an_old_dated_release_is_archive_a_file_dropped_today_is_news(site, smtp
                                                                          (uid_of(app, TITLES["d"]),)])
         rss_mk = (site.dir / "feeds" / "mk" / "rss.xml").read_text(encoding="utf-8")
         assert all(TITLES[k] in rss_mk for k in "abcd")
+    finally:
+        app.close()
+
+
+def test_a_plain_file_copied_with_its_old_mtime_is_news_not_archive(site, smtp):
+    """The mtime is a stand-in for a date, not the release's own: `cp -p` or an unpacked
+    archive keeps a file time of last year, but the file was dropped today."""
+    app = make_app(site, smtp, digest="backlog_days = 7")
+    app.store.add_subscriber("now@example.org", "mk", "immediate", status=CONFIRMED)
+    try:
+        drop_txt(site, "copied.txt", TITLES["d"])
+        year_ago = (now() - dt.timedelta(days=365)).timestamp()
+        os.utime(site.inbox / "copied.txt", (year_ago, year_ago))
+        pipeline(app)
+        [release] = app.store.list_releases()
+        assert release.archive is False
+        deliver(app)
+        assert list(mailbox(smtp)) == ["now@example.org"]
     finally:
         app.close()
 

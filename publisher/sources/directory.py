@@ -266,6 +266,7 @@ class DirectorySource(SourceBase):
             guid=rel,
             link=extracted.link,
             published_at=extracted.published_at or mtime,
+            dated=extracted.published_at is not None,  # an mtime is no published date for archive
             language=extracted.language or self.options.language,
             content_type=content_type,
             slug=extracted.slug,
