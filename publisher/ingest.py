@@ -58,7 +58,12 @@ def clean_release(raw: RawRelease, boilerplate: Boilerplate, settings: Settings)
     if detected and declared and detected != declared:
         flags.append(f"language-conflict: declared {declared}, detected {detected}")
     found, language_status = declared or detected, LanguageStatus.OK
-    if language != source_language:
+    # Any signal that the text is not in the source language makes it a mismatch: a declared
+    # language is often a default (a folder's `language`, a feed channel's <language>, a site
+    # template's <html lang>), so a confident detection of another language overrides it.
+    other = next((code for code in (detected, declared) if code and code != source_language), None)
+    if other is not None:
+        language = found = other
         flags.append(f"language-mismatch: {language}, expected {source_language}")
         if settings.cleaning.on_language_mismatch == "hold":
             language_status = LanguageStatus.HELD  # stored, published nowhere until staff confirm

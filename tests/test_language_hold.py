@@ -432,3 +432,31 @@ def test_migration_keeps_what_readers_saw_for_releases_stored_before_it(empty_db
         assert {r.id for r, _ in store.publishable("mk", "mk")} == {1, 2}
     finally:
         store.close()
+
+
+# ----------------------------------------------------------------------------- declared defaults
+def test_a_folder_declared_macedonian_does_not_hide_an_albanian_text(site, smtp):
+    """A folder's `language` (like a feed channel's <language> or a template's <html lang>) is
+    a default for the whole source, not the author's word about one text: when the detector
+    finds another language, the release is held all the same."""
+    site.write(extra="[cleaning]\non_language_mismatch = \"hold\"\n", sources="""
+[[sources]]
+name = "inbox"
+type = "directory"
+path = "inbox"
+language = "mk"
+settle_seconds = 0
+""")
+    app = App(site.settings())
+    try:
+        (site.inbox / "iom-vest.txt").write_text(MK_TEXT, encoding="utf-8")
+        (site.inbox / "njoftim-shqip.txt").write_text(SQ_TEXT, encoding="utf-8")
+        macedonian, albanian = ingest(app)
+        assert albanian.language_status == "held" and albanian.detected_language == "sq"
+        assert any(f.startswith("language-conflict: declared mk, detected sq") for f in albanian.flags)
+        assert any(f.startswith("language-mismatch: sq, expected mk") for f in albanian.flags)
+        assert macedonian.language_status == "ok" and macedonian.language == "mk"
+        build_feeds(app.settings, app.store)
+        assert feed_titles(app, "mk") == [SAMPLE_TITLE]
+    finally:
+        app.close()
