@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .base import EngineError, TermHint, Translator, TranslatorBase
 from .routes import PIVOT, PIVOT_LANGUAGE
+from .segment import BATCHED_ENGINES, segment_key
 
 if TYPE_CHECKING:
     from .service import TranslationService
@@ -83,8 +84,6 @@ class PivotTranslator(TranslatorBase):
         wait = service._circuit_open(engine.name)
         if wait:
             raise EngineError(self.name, f"{engine.name}: circuit open after repeated failures; tried again in {wait:.0f}s")
-        from .service import BATCHED_ENGINES
-
         step = (len(texts) or 1) if engine.name in BATCHED_ENGINES else max(1, getattr(engine, "batch_size", 1))
         out: list[str] = []
         try:
@@ -99,7 +98,6 @@ class PivotTranslator(TranslatorBase):
 def build_pivot(service: TranslationService, name: str) -> PivotTranslator:
     """The route ``a>b`` from the service's engines ``a`` and ``b`` (EngineUnavailable names the hop)."""
     from .base import EngineUnavailable
-    from .service import segment_key
 
     first_name, second_name = name.split(PIVOT)
     hops = []

@@ -3,7 +3,10 @@ sentences under an engine's per-request cap. Pure functions."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+
+from ..cleaning import normalise_line
 
 # abbreviations after which a full stop does not end a sentence (lower-case, without the dot)
 ABBREVIATIONS = frozenset(
@@ -61,3 +64,11 @@ def split_long(sentence: str, max_chars: int) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
+
+
+BATCHED_ENGINES = frozenset({"apertium"})  # local: one call for many segments
+
+
+def segment_key(text: str) -> str:
+    """The translation memory's key of one segment: its normalised text, hashed."""
+    return hashlib.sha256(normalise_line(text).encode("utf-8")).hexdigest()

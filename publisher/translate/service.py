@@ -4,7 +4,6 @@ Engines only translate (see base.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import re
@@ -13,20 +12,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..cleaning import normalise_line
 from ..structure import inline_text, mask_inline, unmask_inline
 from ..settings import Settings
 from .base import EngineError, EngineUnavailable, TermHint, Translator
 from .engines import build_engine
 from .glossary import TOKEN, Glossary, Masked, Term
 from .qa import Check, check_translation, describe, failures
-from .segment import split_long, split_sentences
+from .segment import BATCHED_ENGINES, segment_key, split_long, split_sentences
 
 log = logging.getLogger(__name__)
 _MARKUP_TOKEN = re.compile(r"XTAGX\d+")  # inline markup placeholders (issue 9)
-BATCHED_ENGINES = frozenset({"apertium"})  # local: one call for many segments
-
-
 @dataclass
 class _Circuit:
     failures: int = 0
@@ -45,6 +40,7 @@ class TranslationResult:
     engine_segments: int = 0
     usage: dict[str, dict[str, int]] = field(default_factory=dict)  # engine → tokens, requests (all attempts)
     html: list[str | None] | None = None  # per text: the rebuilt inline HTML when markup was given (issue 9)
+    rejected: list[str] | None = None  # per text: the last output whose quality checks failed (compare.py)
 
     @property
     def ok(self) -> bool:
@@ -59,10 +55,6 @@ class TranslationResult:
         """No engine could even try (all unavailable/unsupported/circuit open): wait, don't fail."""
         return not self.ok and all(why.startswith(("unavailable", "does not translate", "circuit open"))
                                    for _, why in self.attempts)
-
-
-def segment_key(text: str) -> str:
-    return hashlib.sha256(normalise_line(text).encode("utf-8")).hexdigest()
 
 
 class TranslationService:
@@ -238,6 +230,7 @@ class TranslationService:
                 checks.append(Check("markup", not markup_problems, "; ".join(markup_problems[:5])))
             result.checks = checks
             if failures(checks):
+                result.rejected = texts_out
                 self.stats[f"{name}.qa_failed"] += 1
                 result.attempts.append((name, f"quality check failed: {describe(checks)}"))
                 continue
