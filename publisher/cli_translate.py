@@ -105,6 +105,47 @@ def translate_text(ctx: click.Context, lang: str, engine: str | None) -> None:
               f"sent to the engine: {esc(result.engine_segments)}[/]", highlight=False)
 
 
+@translate.command("compare")
+@settings_option
+@click.argument("release_id")
+@click.option("--lang", required=True, help="Target language, e.g. sq.")
+@json_option
+@click.pass_context
+@handle_errors
+def translate_compare(ctx: click.Context, release_id: str, lang: str, as_json: bool) -> None:
+    """Every engine (and pivot route) that can run here on one release, side by side, with
+    the quality checks, time and token usage. Stores nothing (no translation, no memory)."""
+    from .translate.compare import compare_release
+
+    app = _app(ctx)
+    release = app.store.get_release(release_id)
+    if release is None:
+        raise PublisherError(f"no release {release_id!r}; `publisher releases list` shows the ids")
+    data = compare_release(app.settings, release, _target(app, lang))
+    if as_json:
+        _dump(data)
+        return
+    ran = [e for e in data["engines"] if e["runs"]]
+    summary = Table("engine", "status", "seconds", "cost", "problem")
+    for e in data["engines"]:
+        summary.add_row(*[esc(v) for v in (e["name"], e["status"], e.get("seconds", "-"), e.get("cost") or "-",
+                                          (e.get("error") or e.get("reason") or "")[:120])])
+    out.print(summary)
+    texts = [data["original"]["title"], *data["original"]["paragraphs"]]
+    for i, source in enumerate(texts):
+        table = Table("engine", f"{'title' if i == 0 else f'paragraph {i}'}: {source[:100]}", "QA", show_lines=True)
+        for e in ran:
+            shown = ([e["title"]] + e["paragraphs"]) if e["title"] else []
+            if i < len(shown):
+                bad = [c["name"] for c in shown[i]["qa"] if not c["ok"]]
+                table.add_row(esc(e["name"]), esc(shown[i]["output"]), "[green]ok[/]" if not bad else
+                              f"[red]{esc(', '.join(bad))}[/]")
+            else:
+                table.add_row(esc(e["name"]), "[dim]no output[/]", "")
+        out.print(table)
+    out.print("[dim]a comparison: nothing was stored as a translation or in the memory[/]")
+
+
 # ---------------------------------------------------------------------------- translations
 @main.group()
 def translations() -> None:

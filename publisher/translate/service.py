@@ -41,6 +41,7 @@ class TranslationResult:
     usage: dict[str, dict[str, int]] = field(default_factory=dict)  # engine → tokens, requests (all attempts)
     html: list[str | None] | None = None  # per text: the rebuilt inline HTML when markup was given (issue 9)
     rejected: list[str] | None = None  # per text: the last output whose quality checks failed (compare.py)
+    rejected: list[str] | None = None  # per text: the last output whose quality checks failed (compare.py)
 
     @property
     def ok(self) -> bool:
@@ -230,6 +231,7 @@ class TranslationService:
                 checks.append(Check("markup", not markup_problems, "; ".join(markup_problems[:5])))
             result.checks = checks
             if failures(checks):
+                result.rejected = texts_out
                 result.rejected = texts_out
                 self.stats[f"{name}.qa_failed"] += 1
                 result.attempts.append((name, f"quality check failed: {describe(checks)}"))

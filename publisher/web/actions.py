@@ -107,6 +107,14 @@ def review(app: App, release_id: int | str, lang: str) -> dict[str, Any]:
             "engines": list(app.settings.translation.chains.get(lang, [])), "languages": app.settings.site.languages}
 
 
+def compare(app: App, release_id: int | str, lang: str) -> dict[str, Any]:
+    """Engines side by side on one release (publisher.translate.compare; nothing stored)."""
+    from ..translate.compare import compare_release
+
+    release = _release(app, release_id)
+    return compare_release(app.settings, release, _variant_lang(app, release, lang))
+
+
 def quarantine(app: App, limit: int = 100) -> list[dict[str, Any]]:
     return [{"id": q.id, "source": q.source, "ref": q.ref, "reason": q.reason, "size": q.size,
              "created_at": q.created_at.isoformat()} for q in app.store.list_quarantine(limit=limit)]

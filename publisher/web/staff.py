@@ -34,6 +34,7 @@ class StaffPages:
             Route("/staff/login", self.login, methods=["GET", "POST"]),
             Route("/staff/logout", self.logout, methods=["POST"]),
             Route("/staff/", self.dashboard),
+            Route("/staff/releases/{id:int}/compare", self.compare),  # before {lang}: engines side by side
             Route("/staff/releases/{id:int}/{lang}", self.review),
             Route("/staff/releases/{id:int}/language", self.confirm_language, methods=["POST"]),  # issue 9
             Route("/staff/releases/{id:int}/{lang}/{action}", self.review_action, methods=["POST"]),
@@ -120,6 +121,20 @@ class StaffPages:
             return self._page(request, "staff/error.html.j2", exc.status, title="Not found", error=str(exc))
         return self._page(request, "staff/review.html.j2", title=f"Review {data['release']['id']} "
                           f"({request.path_params['lang']})", data=data, lang_code=request.path_params["lang"])
+
+    async def compare(self, request: Request) -> Response:
+        """Every engine that can run here on this release, side by side (nothing stored)."""
+        if await self._user(request) is None:
+            return self._to_login(request)
+        lang = request.query_params.get("lang", "")
+        try:
+            data = await run_in_threadpool(actions.compare, self.app, request.path_params["id"], lang)
+        except actions.ActionError as exc:
+            return self._page(request, "staff/error.html.j2", exc.status, title="Not found", error=str(exc))
+        except PublisherError as exc:
+            return self._page(request, "staff/error.html.j2", 400, title="Cannot compare", error=str(exc))
+        return self._page(request, "staff/compare.html.j2", title=f"Compare engines {data['release']} ({lang})",
+                          data=data, lang_code=lang)
 
     async def review_action(self, request: Request) -> Response:
         user, form, refused = await self._checked_form(request)
