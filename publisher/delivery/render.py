@@ -248,7 +248,7 @@ class Renderer:
         releases: list[StoredRelease] = [r for r in (self.store.get_release(i) for i in ids)
                                          if r is not None and not r.held]
         published = self.store.published_languages([r.id for r in releases], self.policies)
-        statuses = set(self.store.publishable_statuses(self.policies.get(lang, "machine")))
+        policy = self.policies.get(lang, "machine")
         zone, base = self.site.zone, self.site.base_url
         items = []
         for release in releases:
@@ -257,7 +257,7 @@ class Renderer:
             structured = release.body_html
             if lang != source:
                 variant = self.store.get_translation(release.id, lang)
-                if variant is not None and variant.status.value in statuses:
+                if variant is not None and self.store.is_publishable(variant, policy):  # issue 11: "checked"
                     title, paragraphs, text_lang = variant.title, variant.paragraphs, lang
                     structured = variant.body_html
                     if variant.machine and variant.status in (TranslationStatus.MACHINE, TranslationStatus.REVIEWED):

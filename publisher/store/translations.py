@@ -15,6 +15,7 @@ from ..models import STAFF_STATUSES, LanguageStatus, StoredRelease, StoredTransl
 from .schema import MemoryRow, ReleaseRow, TranslationRow, utcnow
 
 S = TranslationStatus
+HELD_PREFIX = "held for review: "  # issue 11: a machine row whose error starts so failed a quality check
 
 
 def _translation(row: TranslationRow) -> StoredTranslation:
@@ -95,11 +96,27 @@ class TranslationStoreMixin:
     @staticmethod
     def publishable_statuses(policy: str) -> list[str]:
         """Statuses a variant may be published with: staff-approved ones always; machine
-        output only under the ``machine`` policy. Stale and failed never."""
+        output under the ``machine`` policy, and under ``checked`` when no check failed
+        (``publishable_condition``; ``is_publishable`` for one variant). Stale and failed never."""
         statuses = [S.REVIEWED.value, S.HUMAN.value]
-        if policy == "machine":
+        if policy in ("machine", "checked"):
             statuses.append(S.MACHINE.value)
         return statuses
+
+    @classmethod
+    def publishable_condition(cls, policy: str) -> Any:
+        """The SQL condition on TranslationRow for a variant published under ``policy``:
+        under ``checked`` a machine variant held for review (a failed check) is left out."""
+        condition = TranslationRow.status.in_(cls.publishable_statuses(policy))
+        if policy == "checked":
+            condition = and_(condition, or_(TranslationRow.status != S.MACHINE.value, TranslationRow.error.is_(None)))
+        return condition
+
+    @classmethod
+    def is_publishable(cls, translation: StoredTranslation, policy: str) -> bool:
+        if translation.status.value not in cls.publishable_statuses(policy):
+            return False
+        return not (policy == "checked" and translation.status is S.MACHINE and translation.error)
 
     def publishable(
         self, lang: str, source_language: str, policy: str = "machine", limit: int = 50,
@@ -140,7 +157,7 @@ class TranslationStoreMixin:
                            now: dt.datetime | None) -> Any:
         now = now or utcnow()
         variant = and_(TranslationRow.release_id == ReleaseRow.id, TranslationRow.lang == lang,
-                       TranslationRow.status.in_(self.publishable_statuses(policy)))
+                       self.publishable_condition(policy))
         query = (
             select(*columns)
             .outerjoin(TranslationRow, variant)
@@ -162,13 +179,15 @@ class TranslationStoreMixin:
         found: dict[int, list[str]] = {rid: [] for rid in release_ids}
         with self.session() as session:
             rows = session.execute(
-                select(TranslationRow.release_id, TranslationRow.lang, TranslationRow.status)
+                select(TranslationRow.release_id, TranslationRow.lang, TranslationRow.status, TranslationRow.error)
                 .join(ReleaseRow, ReleaseRow.id == TranslationRow.release_id)
                 .where(TranslationRow.release_id.in_(list(release_ids)), TranslationRow.lang != ReleaseRow.language,
                        ReleaseRow.language_status != LanguageStatus.HELD.value)
             )
-            for rid, lang, status in rows:
-                if status in self.publishable_statuses(policies.get(lang, "machine")):
+            for rid, lang, status, error in rows:
+                policy = policies.get(lang, "machine")
+                if status in self.publishable_statuses(policy) and not (
+                        policy == "checked" and status == S.MACHINE.value and error):
                     found[rid].append(lang)
         return {rid: sorted(langs) for rid, langs in found.items()}
 
@@ -248,10 +267,12 @@ class TranslationStoreMixin:
     def save_machine_translation(
         self, release: StoredRelease, lang: str, title: str, body: str, engine: str,
         qa: Iterable[dict[str, Any]], force: bool = False, usage: dict[str, dict[str, int]] | None = None,
-        body_html: str | None = None,
+        body_html: str | None = None, held: str | None = None,
     ) -> StoredTranslation:
         """Store accepted machine output. A staff translation is never overwritten unless
-        ``force`` (staff asked for a re-translation). ``body_html``: its structure (issue 9)."""
+        ``force`` (staff asked for a re-translation). ``body_html``: its structure (issue 9).
+        ``held``: the quality checks it failed (issue 11), kept in ``error`` as
+        "held for review: …"; under ``publish = "checked"`` it is then not published."""
         with self.session() as session:
             row = self._upsert(session, release, lang)
             _add_usage(row, usage)
@@ -260,7 +281,8 @@ class TranslationStoreMixin:
             row.status, row.title, row.body, row.engine, row.machine = S.MACHINE.value, title, body, engine, True
             row.body_html = body_html
             row.source_hash, row.source_revision = release.content_hash, release.revision
-            row.qa, row.error, row.editor, row.reviewed_at = list(qa), None, None, None
+            row.qa, row.editor, row.reviewed_at = list(qa), None, None
+            row.error = HELD_PREFIX + held if held else None
             row.attempts += 1
             row.updated_at = utcnow()
             session.flush()
@@ -309,6 +331,7 @@ class TranslationStoreMixin:
                 )
             now = utcnow()
             row.status, row.editor, row.reviewed_at, row.updated_at = S.REVIEWED.value, editor, now, now
+            row.error = None  # staff reviewed what the checks flagged
             row.source_hash, row.source_revision = release.content_hash, release.revision
             session.flush()
             return _translation(row)

@@ -109,11 +109,13 @@ class TranslationSettings(Section):
     online: bool = False  # allow engines that call services on the internet
     # an entry is an engine, or a pivot through English "first>second" (docs/translation.md)
     chains: dict[LangCode, list[ChainEntry]] = {"en": ["google", "apertium"], "sq": ["google", "microsoft"]}
-    publish: dict[LangCode, Literal["machine", "review"]] = {"en": "machine", "sq": "machine"}
+    # "checked" (issue 11): machine output is published only when every quality check passed
+    publish: dict[LangCode, Literal["machine", "checked", "review"]] = {"en": "checked", "sq": "machine"}
     glossary: ResolvedPath | None = Path("glossary.toml")
     memory: bool = True
     min_length_ratio: float = Field(0.4, gt=0, le=1)
     max_length_ratio: float = Field(2.5, ge=1, le=10)
+    max_untranslated_share: float = Field(0.10, ge=0, le=1)  # romanised words / output words (qa "untranslated")
     max_attempts: int = Field(5, ge=1, le=100)  # a failed translation is retried this many runs
     engines: EnginesSettings = Field(default_factory=dict)
 

@@ -17,7 +17,8 @@ from ..settings import Settings
 from .base import EngineError, EngineUnavailable, TermHint, Translator
 from .engines import build_engine
 from .glossary import TOKEN, Glossary, Masked, Term
-from .qa import Check, check_translation, describe, failures
+from .qa import Check, check_translation, describe, rejections
+from .qa_meaning import segment_pairs
 from .segment import BATCHED_ENGINES, segment_key, split_long, split_sentences
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ class TranslationResult:
     engine_segments: int = 0
     usage: dict[str, dict[str, int]] = field(default_factory=dict)  # engine → tokens, requests (all attempts)
     html: list[str | None] | None = None  # per text: the rebuilt inline HTML when markup was given (issue 9)
-    rejected: list[str] | None = None  # per text: the last output whose quality checks failed (compare.py)
     rejected: list[str] | None = None  # per text: the last output whose quality checks failed (compare.py)
 
     @property
@@ -204,8 +204,10 @@ class TranslationService:
             finally:
                 _add_usage(result.usage, name, used, _usage_of(translator))
             texts_out, glossary_problems, markup_problems, html_out = [], [], [], []
+            segments_out: list[list[str]] = []  # per text, per sentence: the restored output (QA)
             for text_masks, text_outputs, text_markup in zip(masks, outputs, masked_markup):
                 parts = []
+                segments_out.append(parts)
                 for masked, out in zip(text_masks, text_outputs):
                     restored, problems = self.glossary.unmask(out, masked, tgt)
                     glossary_problems.extend(p for p in problems if "'XTAGX" not in p)  # markup: below
@@ -225,16 +227,18 @@ class TranslationService:
                 qa_sources, texts_out, src, tgt, protected=protected,
                 min_ratio=self.options.min_length_ratio, max_ratio=self.options.max_length_ratio,
                 language_candidates=set(self.settings.cleaning.detector_languages),
+                segments=segment_pairs(qa_sources, texts_out, sentences, segments_out),
+                max_untranslated_share=self.options.max_untranslated_share,
             )
-            checks.append(Check("glossary", not glossary_problems, "; ".join(glossary_problems[:5])))
+            checks.append(Check("glossary", not glossary_problems, "; ".join(glossary_problems[:5]),
+                                tuple({"side": "target", "words": [p]} for p in glossary_problems[:20])))
             if any(mm is not None and mm[1] for mm in masked_markup):
                 checks.append(Check("markup", not markup_problems, "; ".join(markup_problems[:5])))
             result.checks = checks
-            if failures(checks):
-                result.rejected = texts_out
+            if rejections(checks):  # a failed meaning check does not reject (qa.py): it is recorded
                 result.rejected = texts_out
                 self.stats[f"{name}.qa_failed"] += 1
-                result.attempts.append((name, f"quality check failed: {describe(checks)}"))
+                result.attempts.append((name, f"quality check failed: {describe(rejections(checks))}"))
                 continue
             self._remember(translator.name, src, tgt, fresh)
             result.texts, result.engine, result.machine = texts_out, name, translator.machine

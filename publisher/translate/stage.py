@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..errors import PublisherError
 from ..models import StoredRelease, StoredTranslation, TranslationStatus
 from ..structure import rebuild, translation_blocks
+from .qa import describe, failures
 from .service import TranslationService
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class TranslateReport:
     translated: Counter[str] = field(default_factory=Counter)  # engine → releases
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (release id, lang, reason)
     waiting: list[tuple[int, str, str]] = field(default_factory=list)  # no engine could try
+    held: list[tuple[int, str, str]] = field(default_factory=list)  # machine output that failed a check
     stale: int = 0
     memory_hits: int = 0
     engine_segments: int = 0
@@ -33,6 +35,7 @@ class TranslateReport:
             "translated": dict(self.translated),
             "failed": [{"release": r, "lang": lang, "reason": why} for r, lang, why in self.failed],
             "waiting": [{"release": r, "lang": lang, "reason": why} for r, lang, why in self.waiting],
+            "held": [{"release": r, "lang": lang, "reason": why} for r, lang, why in self.held],
             "stale": self.stale,
             "memory_hits": self.memory_hits,
             "engine_segments": self.engine_segments,
@@ -57,13 +60,15 @@ def translate_release(
     result = service.translate_texts([release.title, *release.paragraphs], src, lang, engine=engine,
                                      markup=[None, *(b.html for b in blocks)] if blocks else None)
     qa = [c.as_dict() for c in result.checks]
+    held = describe(failures(result.checks)) if result.ok else ""  # issue 11: failed meaning checks
     if result.ok:
         title, *paragraphs = result.texts
         body_html = None
         if blocks and result.html:
             paragraphs, body_html = rebuild(blocks, result.html[1:])
         stored = store.save_machine_translation(release, lang, title, "\n\n".join(paragraphs), result.engine, qa,
-                                                force=force, usage=result.usage, body_html=body_html)
+                                                force=force, usage=result.usage, body_html=body_html,
+                                                held=held or None)
     elif result.only_unavailable:
         stored = store.save_translation_problem(release, lang, f"waiting: {result.reason}", qa,
                                                 status=TranslationStatus.PENDING, usage=result.usage)
@@ -90,6 +95,8 @@ def translate_pending(
         report.engine_segments += sent
         if stored.status is TranslationStatus.MACHINE:
             report.translated[stored.engine or "?"] += 1
+            if stored.error:  # issue 11: a check failed; held for review under publish = "checked"
+                report.held.append((item.id, lang, stored.error))
         elif stored.status is TranslationStatus.PENDING:
             report.waiting.append((item.id, lang, stored.error or ""))
         elif stored.status is TranslationStatus.FAILED:
