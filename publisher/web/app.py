@@ -22,6 +22,7 @@ from . import ops
 from .api import Api
 from .auth import LoginLimiter
 from .feeds import FeedFiles
+from .newsroom import Newsroom
 from .pages import Pages
 from .public import PublicPages
 from .security import SESSION_COOKIE, RateLimiter, SecurityHeaders, cookie_secure, session_secret
@@ -55,7 +56,7 @@ def create_app(settings: Settings, app: App | None = None) -> Starlette:
     ctx = WebContext(app, pages, limiter, LoginLimiter(lambda: app.store, web))  # the store opens on first use
     public = PublicPages(ctx)
     routes = [*feeds.routes(), *ops.routes(app), _stylesheet(pages), *Api(ctx).routes(), *StaffPages(ctx).routes(),
-              *public.routes()]
+              *Newsroom(ctx).routes(), *public.routes()]
     secure = cookie_secure(settings)
     middleware = [
         Middleware(SecurityHeaders, hsts=secure),

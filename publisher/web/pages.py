@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from .. import locale as catalogs
 from ..delivery.render import language_endonym
+from .newsroom import feed_links
 from .security import CSRF_FIELD, csrf_token
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class Pages:
         """``switch_path``: the path after the language prefix, for the language switcher."""
         path = switch_path if switch_path is not None else request.url.path
         context.setdefault("title", "")
+        context.setdefault("feed_links", feed_links(self.settings, lang))  # issue 13: every page names its feeds
         context.setdefault("switch", [{"lang": code, "name": language_endonym(code), "url": f"/{code}{path}"}
                                       for code in self.languages])
         html = self.env(lang).get_template(name).render(

@@ -15,6 +15,7 @@ from ..delivery.tokens import LinkState, TokenError, check_link
 from ..errors import PublisherError
 from ..models import Frequency, SubscriberStatus, TranslationStatus
 from ..subscriptions import check_choice, confirm, send_current_links, subscribe, unsubscribe
+from .newsroom import home_alternates, home_releases, open_graph
 from .security import CSRF_FIELD, client_ip, csrf_ok, same_origin
 
 if TYPE_CHECKING:
@@ -64,13 +65,16 @@ class PublicPages:
         lang = self._lang(request)
         if lang is None:
             return self.not_found(request)
-        return self._form(request, lang, {"lang": lang, "frequency": "weekly", "email": ""})
+        releases = await run_in_threadpool(home_releases, self.app.settings, self.app.store, lang)  # issue 13
+        return self._form(request, lang, {"lang": lang, "frequency": "weekly", "email": ""}, releases=releases)
 
     def _form(self, request: Request, lang: str, values: dict[str, str], error: str = "",
-              status: int = 200) -> Response:
+              status: int = 200, releases: list[dict[str, Any]] | None = None) -> Response:
         return self.pages.render(request, "subscribe.html.j2", lang, status, switch_path="/",
                                  title=self._text(lang, "Subscribe to press releases"), values=values, error=error,
-                                 frequencies=FREQUENCIES)
+                                 frequencies=FREQUENCIES, releases=releases,
+                                 alternates=home_alternates(self.app.settings),
+                                 canonical=f"{self.app.settings.site.base_url}/{lang}/")
 
     async def subscribe(self, request: Request) -> Response:
         lang = self._lang(request)
@@ -278,10 +282,13 @@ class PublicPages:
         alternates = [{"lang": code, "url": f"{base}/releases/{release.uid}/{code}"} for code in settings.site.languages
                       if code in available]
         published = format_datetime(release.published_at.astimezone(settings.site.zone), "long", locale=lang)
-        return {"title": title, "paragraphs": paragraphs, "text_lang": text_lang, "note": note,
+        canonical = f"{base}/releases/{release.uid}/{text_lang}"
+        og = open_graph(settings, release, title, paragraphs, structured, text_lang, canonical,
+                        [a["lang"] for a in alternates])  # issue 13
+        return {"title": title, "paragraphs": paragraphs, "text_lang": text_lang, "note": note, "og": og,
                 "body_html": _body_markup(paragraphs, structured),
                 "alternates": alternates, "published": published, "release": release,
-                "canonical": f"{base}/releases/{release.uid}/{text_lang}",
+                "canonical": canonical,
                 "switch": [{"lang": a["lang"], "name": _endonym(a["lang"]), "url": f"/releases/{release.uid}/{a['lang']}"}
                            for a in alternates]}
 
