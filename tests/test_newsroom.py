@@ -81,6 +81,10 @@ def test_every_public_page_announces_its_languages_feeds_with_absolute_urls(news
             assert page.headers["content-language"] == lang, path
             assert feed_links(page.text) == {"application/rss+xml": f"{BASE}/feeds/{lang}/rss.xml",
                                              "application/atom+xml": f"{BASE}/feeds/{lang}/atom.xml"}, path
+    # a missing page under a language prefix speaks that language and names its feeds
+    missing = c.get("/en/no-such-page", headers={"Accept-Language": "mk"})
+    assert missing.status_code == 404 and missing.headers["content-language"] == "en"
+    assert feed_links(missing.text)["application/rss+xml"] == f"{BASE}/feeds/en/rss.xml"
     # what the links announce is what the site serves at those addresses, with those types
     build_feeds(app.settings, app.store)
     for kind, href in feed_links(c.get("/en/").text).items():

@@ -72,8 +72,9 @@ def open_graph(settings: Settings, release: StoredRelease, title: str, paragraph
             ("og:description", lead), ("og:url", url), ("og:locale", og_locale(text_lang))]
     tags += [("og:locale:alternate", og_locale(code)) for code in available if code != text_lang]
     tags.append(("article:published_time", release.published_at.astimezone(dt.UTC).isoformat()))
-    if release.revision > 1 or release.updated_at > release.published_at:
-        tags.append(("article:modified_time", max(release.updated_at, release.published_at).astimezone(dt.UTC).isoformat()))
+    if release.revision > 1:  # a corrected release: when its text last changed
+        modified = max(release.updated_at, release.published_at)
+        tags.append(("article:modified_time", modified.astimezone(dt.UTC).isoformat()))
     return tags
 
 
@@ -130,19 +131,16 @@ def release_url(settings: Settings, uid: str, lang: str) -> str:
 
 def sitemap_xml(settings: Settings, pages: dict[str, dict[str, dt.datetime]]) -> bytes:
     """sitemaps.org urlset with one ``xhtml:link rel="alternate" hreflang`` per language version."""
-    def page(uid: str, lang: str) -> str:  # this site's release page (what the canonical link names)
-        return release_url(settings, uid, lang)
-
     urlset = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "xhtml": XHTML_NS})
     for uid, versions in pages.items():
         for lang, modified in versions.items():
             url = etree.SubElement(urlset, f"{{{SITEMAP_NS}}}url")
-            etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = page(uid, lang)
+            etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = release_url(settings, uid, lang)
             etree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = \
                 modified.astimezone(dt.UTC).isoformat(timespec="seconds")
             for other in versions:
                 etree.SubElement(url, f"{{{XHTML_NS}}}link", rel="alternate", hreflang=other,
-                                 href=page(uid, other))
+                                 href=release_url(settings, uid, other))
     return etree.tostring(urlset, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

@@ -51,7 +51,8 @@ class PublicPages:
         return self.pages.gettext(lang, message, **values)
 
     def not_found(self, request: Request, lang: str | None = None) -> Response:
-        lang = lang or self.pages.negotiate(request)
+        prefix = request.url.path.strip("/").split("/")[0]  # /en/missing: in English (issue 13: its feeds too)
+        lang = lang or self.pages.negotiate(request, prefix if prefix in self.pages.languages else None)
         return self.pages.render(request, "message.html.j2", lang, 404, switch_path="/",
                                  title=self._text(lang, "Page not found"),
                                  message=self._text(lang, "There is nothing at this address."))
