@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from publisher.translate.apertium import ApertiumTranslator  # noqa: E402
-from publisher.translate.options import ApertiumOptions  # noqa: E402
-from publisher.translate.qa_meaning import negation_lost, negations  # noqa: E402
+from publisher.translate.apertium import ApertiumTranslator
+from publisher.translate.options import ApertiumOptions
+from publisher.translate.qa_meaning import negation_lost, negations
 
 
 def main() -> int:

@@ -198,6 +198,12 @@ def test_checked_policy_holds_lost_negation_and_publishes_the_rest(site):
         mk = feedparser.parse((settings.feeds.output_dir / settings.feeds.path("atom", "mk")).read_bytes())
         assert len(mk.entries) == 2  # the originals are
 
+        # pages and e-mails ask the same question: no English link for the held one
+        published = app.store.published_languages([held.release_id, ok.release_id], {"en": "checked"})
+        assert published == {held.release_id: [], ok.release_id: ["en"]}
+        assert not app.store.is_publishable(held, "checked") and app.store.is_publishable(held, "machine")
+        assert app.store.is_publishable(ok, "checked") and not app.store.is_publishable(ok, "review")
+
         # the review state says why: status machine, the failing check with its spans
         code, out, _ = run("translations", "show", str(held.release_id), "en", "--json", settings=site.settings_file)
         shown = json.loads(out)

@@ -121,7 +121,7 @@ _MULTIPLIERS = {  # word → value, per language
 }
 _FORMATTED = re.compile(r"(?<![\d.,])\d{1,3}(?:([.,])\d{3})+(?:([.,])\d+)?(?![\d])|(?<![\d.,])\d+([.,])\d{1,2}(?![\d.,])")
 _ORDINAL = {"mk": re.compile(r"\b(\d{1,4})\s?-?(?:ти|ви|ри|ми)\b"), "en": re.compile(r"\b(\d{1,4})(?:st|nd|rd|th)\b"),
-            "sq": re.compile(r"\b(?:e|i|të)\s(\d{1,4})-?(?:t[aëi]|shme)?\b")}
+            "sq": re.compile(r"\b(\d{1,4})-(?:të|ta|ti)\b")}
 
 
 def _value(token: str, lang: str) -> float | None:
