@@ -132,15 +132,15 @@ def test_release_pages_carry_open_graph_tags(newsroom):
 
 
 def test_sitemap_lists_exactly_the_published_release_pages_with_their_alternates(newsroom):
-    _, c, releases = newsroom
+    app, c, releases = newsroom
     response = c.get("/sitemap.xml")
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
     root = etree.fromstring(response.content)
     assert root.tag == f"{{{SM}}}urlset" and root.nsmap == {None: SM, "xhtml": XHTML}
-    found = {}
+    found, lastmod = {}, {}
     for url in root.findall("sm:url", NS):
         loc = url.findtext("sm:loc", namespaces=NS)
-        assert dt.datetime.fromisoformat(url.findtext("sm:lastmod", namespaces=NS)).tzinfo is not None
+        lastmod[loc] = dt.datetime.fromisoformat(url.findtext("sm:lastmod", namespaces=NS))
         links = url.findall("xhtml:link", NS)
         assert all(link.get("rel") == "alternate" for link in links)
         found[loc] = {link.get("hreflang"): link.get("href") for link in links}
@@ -152,6 +152,10 @@ def test_sitemap_lists_exactly_the_published_release_pages_with_their_alternates
 
     assert found == {**versions(r1, ("mk", "en", "sq")), **versions(r2, ("mk", "en")), **versions(r3, ("mk",)),
                      **versions(releases["r6"], ("mk",))}
+    # lastmod: the version's own change (a translation saved after its release moves only its page)
+    human = app.store.get_translation(r2.id, "en")
+    assert lastmod[f"{BASE}/releases/{r2.uid}/en"] == max(human.updated_at, r2.updated_at).replace(microsecond=0)
+    assert lastmod[f"{BASE}/releases/{r2.uid}/mk"] == max(r2.updated_at, r2.published_at).replace(microsecond=0)
     text = response.text
     assert releases["r4"].uid not in text and releases["r5"].uid not in text  # held, embargoed
     # every listed page is really there, and every alternate of it too
@@ -230,4 +234,19 @@ def test_home_page_of_an_empty_site_says_so(site):
         assert page.status_code == 200 and "No releases yet." in page.text and items(page.text) == []
         root = etree.fromstring(c.get("/sitemap.xml").content)
         assert root.tag == f"{{{SM}}}urlset" and len(root) == 0
+    app.close()
+
+
+def test_a_machine_translation_awaiting_review_is_in_no_list(site):
+    """[translation] publish en = "review": r1's machine English is not published anywhere."""
+    app, web_app = make_web(site, '[translation]\npublish = {en = "review", sq = "machine"}\n')
+    releases = seed(app.store)
+    r1, r2 = releases["r1"], releases["r2"]
+    with client(web_app) as c:
+        root = etree.fromstring(c.get("/sitemap.xml").content)
+        locs = {u.findtext("sm:loc", namespaces=NS) for u in root.findall("sm:url", NS)}
+        assert f"{BASE}/releases/{r1.uid}/en" not in locs and f"{BASE}/releases/{r1.uid}/sq" in locs
+        assert f"{BASE}/releases/{r2.uid}/en" in locs  # human: published under either policy
+        assert set(hreflangs(c.get(f"/releases/{r1.uid}/sq").text)) == {"mk", "sq"}
+        assert [i["href"] for i in items(c.get("/en/").text)] == [f"/releases/{r2.uid}/en"]
     app.close()
