@@ -6,6 +6,7 @@ For each line whose Macedonian source negates (не, нема, ниту, ник�
   apertium     the offline engine's English (ApertiumTranslator with romanisation and the
                packaged rules, as the service runs it): the lines the check would hold
 The check runs per line (a line is one segment), as check_translation runs it per sentence.
+It also prints how many lines each meaning check (qa.meaning_checks) flags on each side.
 
     .venv/bin/python bench/negation_check.py [--limit N] [--data ../shared/eval-data] [--show 10]
 """
@@ -22,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from publisher.translate.apertium import ApertiumTranslator
 from publisher.translate.options import ApertiumOptions
+from publisher.translate.qa import meaning_checks
 from publisher.translate.qa_meaning import negation_lost, negations
 
 
@@ -59,6 +61,16 @@ def main() -> int:
     print(f"lines where source and reference both negate: {len(both)}; Apertium lost the negation in "
           f"{len(hyp_lost_where_both)} = {100 * len(hyp_lost_where_both) / max(1, len(both)):.1f}% "
           f"(negation kept in {100 - 100 * len(hyp_lost_where_both) / max(1, len(both)):.1f}%)")
+    for name, side in (("references", ref), ("apertium", hyp)):
+        counts: dict[str, int] = {}
+        held = 0
+        for s, o in zip(src, side):
+            failed = [c.name for c in meaning_checks([s], [o], "mk", "en") if not c.ok]
+            held += bool(failed)
+            for check in failed:
+                counts[check] = counts.get(check, 0) + 1
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        print(f"meaning checks on {name}: lines failing any {held} of {len(src)} = {100 * held / len(src):.1f}% ({shown})")
     for name, flags, side in (("reference", ref_flags, ref), ("apertium", hyp_flags, hyp)):
         for i in flags[: args.show]:
             print(f"  [{name} {i + 1}] {src[i]}\n      → {side[i]}")

@@ -236,3 +236,15 @@ def translate_pending_en(app: App) -> dict:
     from publisher.translate.stage import translate_pending
 
     return translate_pending(app.translation, langs=["en"]).as_dict()
+
+
+def test_english_short_forms_pass():
+    assert check("Состанокот се одржа на 2 октомври во Скопје.", "The meeting was held on Oct. 2 in Skopje.")[
+        "number-format"].ok
+    assert check("Пазарот вреди 2,8 милијарди фунти.", "The market is worth £2.8bn.")["number-format"].ok
+    assert check("Членовите сакаат назив MWP.", "The members want the title of MWPs.")["names"].ok
+
+
+def test_one_romanised_word_in_a_short_title_does_not_fail():
+    rom = check("Историски момент.", "A historical moment.")["untranslated"]
+    assert rom.ok and [s["words"] for s in rom.spans] == [["moment"]]  # still named
