@@ -248,3 +248,19 @@ def test_english_short_forms_pass():
 def test_one_romanised_word_in_a_short_title_does_not_fail():
     rom = check("Историски момент.", "A historical moment.")["untranslated"]
     assert rom.ok and [s["words"] for s in rom.spans] == [["moment"]]  # still named
+
+
+def test_an_undetermined_language_is_held_not_rejected():
+    # romanised words make the detector unsure: that is for a reviewer, not a reason to drop the output
+    source = "Во центарот беа сместени 1.500 мигранти, или 15% повеќе од лани."
+    output = "In the centre were smesteni 1.500 migrants, or 15% more of lani."
+    candidates = ["mk", "bg", "sr", "ru", "uk", "en", "sq", "de", "fr", "tr", "el", "hr", "bs"]  # settings.toml
+    checks = check(source, output, language_candidates=candidates)
+    language = checks["language"]
+    assert not language.ok and not language.blocking and "could not be told" in language.detail
+    assert checks["number-format"].spans[0]["words"] == ["1.500"]
+    assert not rejections(checks.values())
+    wrong = check("Министерот денеска го посети Скопје и разговараше со граѓаните.",
+                  "Ministri sot vizitoi Shkupin dhe bisedoi me qytetarët e shumtë.",
+                  language_candidates=candidates)["language"]
+    assert not wrong.ok and wrong.blocking  # another language is still rejected

@@ -102,7 +102,12 @@ def check_translation(
     if len(output_text) >= 40:
         candidates = set(language_candidates) | {src, tgt}
         found = detect_language(output_text, candidates)
-        checks.append(Check("language", found == tgt, "" if found == tgt else f"output reads as {found!r}, not {tgt!r}"))
+        if found is None:  # the detector is not sure (a short text, many names): held, not rejected
+            checks.append(Check("language", False, f"the output's language could not be told for sure (expected "
+                                f"{tgt!r})", blocking=False))
+        else:
+            checks.append(Check("language", found == tgt,
+                                "" if found == tgt else f"output reads as {found!r}, not {tgt!r}"))
 
     missing_numbers = sorted(_numbers(source_text) - _numbers(output_text))
     if missing_numbers and _MONTHS.search(output_text):
