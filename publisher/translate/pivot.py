@@ -15,14 +15,29 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .base import EngineError, TermHint, Translator, TranslatorBase
 from .routes import PIVOT, PIVOT_LANGUAGE
 from .segment import BATCHED_ENGINES, segment_key
 
-if TYPE_CHECKING:
-    from .service import TranslationService
+
+
+class HopRunner(Protocol):
+    """What a route needs of the translation service (service.TranslationService is one): its
+    engines, memory store and options, and the call that runs one hop with the engine's own rate
+    limit, retries and circuit breaker. A protocol, so this module does not import the service."""
+
+    store: Any
+    options: Any
+    stats: Any
+
+    def engine(self, name: str) -> Translator: ...
+
+    def _circuit_open(self, name: str) -> float: ...
+
+    def _call(self, translator: Translator, texts: Sequence[str], src: str, tgt: str,
+              terms: Sequence[Sequence[TermHint]] | None = None) -> list[str]: ...
 
 BIG_BATCH = 50
 
@@ -33,7 +48,7 @@ def via(engine: str | None) -> str | None:
 
 
 class PivotTranslator(TranslatorBase):
-    def __init__(self, name: str, first: Translator, second: Translator, service: TranslationService,
+    def __init__(self, name: str, first: Translator, second: Translator, service: HopRunner,
                  key: Callable[[str], str]):
         self.name = name
         self.first, self.second = first, second
@@ -95,7 +110,7 @@ class PivotTranslator(TranslatorBase):
         return out
 
 
-def build_pivot(service: TranslationService, name: str) -> PivotTranslator:
+def build_pivot(service: HopRunner, name: str) -> PivotTranslator:
     """The route ``a>b`` from the service's engines ``a`` and ``b`` (EngineUnavailable names the hop)."""
     from .base import EngineUnavailable
 
