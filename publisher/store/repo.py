@@ -25,6 +25,7 @@ from . import db
 from .schema import QuarantineRow, ReleaseRow, RevisionRow, SourceStateRow, utcnow
 from .leases import LeaseStoreMixin
 from .mail import MailStoreMixin
+from .memory import MemoryStoreMixin
 from .translations import TranslationStoreMixin
 from .users import UserStoreMixin
 
@@ -92,7 +93,7 @@ def _quarantine(row: QuarantineRow, size: int) -> QuarantineItem:
     )
 
 
-class Store(TranslationStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin):
+class Store(TranslationStoreMixin, MemoryStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin):
     def __init__(self, url: str, echo: bool = False, check: bool = True):
         self.url = url
         self.engine: Engine = db.make_engine(url, echo=echo)

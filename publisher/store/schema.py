@@ -189,7 +189,7 @@ class TranslationRow(Base):
 
 
 class MemoryRow(Base):
-    """Translation memory: one engine's accepted output for one normalised segment."""
+    """Translation memory: one engine's accepted output, or a human rendering, for one normalised segment."""
 
     __tablename__ = "translation_memory"
 
@@ -203,6 +203,8 @@ class MemoryRow(Base):
     hits: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))  # issue 11: who made a human entry
+    changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # last staff change of it
 
     __table_args__ = (UniqueConstraint("engine", "src", "tgt", "key"),)
 

@@ -1,4 +1,4 @@
-"""Store methods for translations and the translation memory (mixed into Store)."""
+"""Store methods for translations (mixed into Store); the translation memory is in memory.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import PublisherError
 from ..models import STAFF_STATUSES, LanguageStatus, StoredRelease, StoredTranslation, TranslationStatus
-from .schema import MemoryRow, ReleaseRow, TranslationRow, utcnow
+from .schema import ReleaseRow, TranslationRow, utcnow
 
 S = TranslationStatus
 HELD_PREFIX = "held for review: "  # issue 11: a machine row whose error starts so failed a quality check
@@ -335,54 +335,3 @@ class TranslationStoreMixin:
             row.source_hash, row.source_revision = release.content_hash, release.revision
             session.flush()
             return _translation(row)
-
-    # ------------------------------------------------------------------ memory
-    def memory_get(self, engine: str, src: str, tgt: str, keys: Sequence[str]) -> dict[str, str]:
-        if not keys:
-            return {}
-        found: dict[str, str] = {}
-        with self.session() as session:
-            for start in range(0, len(keys), 500):
-                chunk = list(keys[start : start + 500])
-                rows = session.scalars(
-                    select(MemoryRow).where(MemoryRow.engine == engine, MemoryRow.src == src,
-                                            MemoryRow.tgt == tgt, MemoryRow.key.in_(chunk))
-                ).all()
-                now = utcnow()
-                for row in rows:
-                    found[row.key] = row.target
-                    row.hits += 1
-                    row.last_used_at = now
-        return found
-
-    def memory_put(self, engine: str, src: str, tgt: str, items: Iterable[tuple[str, str, str]]) -> int:
-        """items: (key, source, target). Existing keys are left as they are."""
-        items = list(items)
-        if not items:
-            return 0
-        with self.session() as session:
-            existing = set(session.scalars(
-                select(MemoryRow.key).where(MemoryRow.engine == engine, MemoryRow.src == src,
-                                            MemoryRow.tgt == tgt, MemoryRow.key.in_([k for k, _, _ in items]))
-            ))
-            added = 0
-            for key, source, target in items:
-                if key in existing:
-                    continue
-                existing.add(key)
-                session.add(MemoryRow(engine=engine, src=src, tgt=tgt, key=key, source=source, target=target,
-                                      hits=0, created_at=utcnow(), last_used_at=utcnow()))
-                added += 1
-            return added
-
-    def memory_stats(self) -> list[dict[str, Any]]:
-        query = select(MemoryRow.engine, MemoryRow.src, MemoryRow.tgt, func.count(), func.sum(MemoryRow.hits)).group_by(
-            MemoryRow.engine, MemoryRow.src, MemoryRow.tgt
-        )
-        with self.session() as session:
-            return [
-                {"engine": e, "pair": f"{s}-{t}", "segments": n, "hits": int(h or 0)}
-                for e, s, t, n, h in session.execute(query)
-            ]
-
-
