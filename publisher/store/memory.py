@@ -49,6 +49,26 @@ class MemoryStoreMixin:
                     row.last_used_at = now
         return found
 
+    def memory_get_human(self, src: str, tgt: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The human entries for these keys (``memory_entry`` dicts: target, created_by, created_at,
+        changed_at); counts a hit on each one found. The translation service asks this first."""
+        if not keys:
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        with self.session() as session:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                rows = session.scalars(
+                    select(MemoryRow).where(MemoryRow.engine == HUMAN, MemoryRow.src == src,
+                                            MemoryRow.tgt == tgt, MemoryRow.key.in_(chunk))
+                ).all()
+                now = utcnow()
+                for row in rows:
+                    row.hits += 1
+                    row.last_used_at = now
+                    found[row.key] = memory_entry(row)
+        return found
+
     def memory_put(self, engine: str, src: str, tgt: str, items: Iterable[tuple[str, str, str]]) -> int:
         """An engine's output; items: (key, source, target). Existing keys are left as they are."""
         items = list(items)

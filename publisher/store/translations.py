@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import PublisherError
 from ..models import STAFF_STATUSES, LanguageStatus, StoredRelease, StoredTranslation, TranslationStatus
+from .memory import HUMAN
 from .schema import ReleaseRow, TranslationRow, utcnow
 
 S = TranslationStatus
@@ -267,18 +268,21 @@ class TranslationStoreMixin:
     def save_machine_translation(
         self, release: StoredRelease, lang: str, title: str, body: str, engine: str,
         qa: Iterable[dict[str, Any]], force: bool = False, usage: dict[str, dict[str, int]] | None = None,
-        body_html: str | None = None, held: str | None = None,
+        body_html: str | None = None, held: str | None = None, machine: bool | None = None,
     ) -> StoredTranslation:
         """Store accepted machine output. A staff translation is never overwritten unless
         ``force`` (staff asked for a re-translation). ``body_html``: its structure (issue 9).
         ``held``: the quality checks it failed (issue 11), kept in ``error`` as
-        "held for review: …"; under ``publish = "checked"`` it is then not published."""
+        "held for review: …"; under ``publish = "checked"`` it is then not published.
+        ``machine``: whether a machine made the words (default: unless the engine is ``human``,
+        a text assembled only from staff memory, issue 11; readers then see no machine note)."""
         with self.session() as session:
             row = self._upsert(session, release, lang)
             _add_usage(row, usage)
             if row.status in {s.value for s in STAFF_STATUSES} | {S.STALE.value} and not force:
                 return _translation(row)
-            row.status, row.title, row.body, row.engine, row.machine = S.MACHINE.value, title, body, engine, True
+            row.status, row.title, row.body, row.engine = S.MACHINE.value, title, body, engine
+            row.machine = engine != HUMAN if machine is None else machine
             row.body_html = body_html
             row.source_hash, row.source_revision = release.content_hash, release.revision
             row.qa, row.editor, row.reviewed_at = list(qa), None, None
@@ -309,14 +313,19 @@ class TranslationStoreMixin:
             return _translation(row)
 
     def save_human_translation(
-        self, release: StoredRelease, lang: str, title: str, body: str, editor: str | None = None
+        self, release: StoredRelease, lang: str, title: str, body: str, editor: str | None = None,
+        qa: Iterable[dict[str, Any]] | None = None,
     ) -> StoredTranslation:
+        """A staff translation. ``qa``: the checks run on the staff text (shown on the review
+        page); without it the earlier checks are kept as they were."""
         with self.session() as session:
             row = self._upsert(session, release, lang)
             now = utcnow()
             row.status, row.title, row.body, row.engine, row.machine = S.HUMAN.value, title, body, "human", False
             row.source_hash, row.source_revision = release.content_hash, release.revision
             row.error, row.editor, row.reviewed_at, row.updated_at = None, editor, now, now
+            if qa is not None:
+                row.qa = list(qa)
             session.flush()
             return _translation(row)
 

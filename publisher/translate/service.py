@@ -19,6 +19,7 @@ from .engines import build_engine
 from .glossary import TOKEN, Glossary, Masked, Term
 from .qa import Check, check_translation, describe, rejections
 from .qa_meaning import segment_pairs
+from ..store.memory import HUMAN
 from .segment import BATCHED_ENGINES, segment_key, split_long, split_sentences
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ class TranslationResult:
     machine: bool = True
     checks: list[Check] = field(default_factory=list)
     attempts: list[tuple[str, str]] = field(default_factory=list)  # (engine, why it was not used)
-    memory_hits: int = 0
+    memory_hits: int = 0  # segments not sent to an engine: its own memory plus the staff memory
+    human_hits: int = 0  # of them, sentences from the staff memory (issue 11; check "staff-memory")
     engine_segments: int = 0
     usage: dict[str, dict[str, int]] = field(default_factory=dict)  # engine → tokens, requests (all attempts)
     html: list[str | None] | None = None  # per text: the rebuilt inline HTML when markup was given (issue 9)
@@ -182,6 +184,15 @@ class TranslationService:
         sources = [mm[0] if mm is not None else text for text, mm in zip(texts, masked_markup)]
         sentences = [split_sentences(text) or [text] for text in sources]
         masks = [[self._mask(s, tgt) for s in text] for text in sentences]
+        human = self._human_memory(sentences, src, tgt)  # issue 11: staff renderings first, before any engine
+        if human and len(human) == sum(len(text) for text in sentences):
+            blank = [["" for _ in text] for text in masks]
+            if self._finish(result, HUMAN, False, texts, markup, masked_markup, masks, sentences, blank, human, src,
+                            tgt):
+                result.memory_hits = result.human_hits = self._count_human(human, sentences)
+                self.stats["human.accepted"] += 1
+                return result
+            human = {}  # a staff rendering failed a blocking check in this text: the engines translate it
         for name in self.chain(tgt, engine):
             try:
                 translator = self.engine(name)
@@ -197,56 +208,91 @@ class TranslationService:
                 continue
             used = _usage_of(translator)
             try:
-                outputs, fresh, hits = self._run_engine(translator, masks, src, tgt)
+                outputs, fresh, hits = self._run_engine(translator, masks, src, tgt, skip=set(human))
             except EngineError as exc:
                 result.attempts.append((name, f"failed: {str(exc).split(': ', 1)[-1]}"))
                 continue
             finally:
                 _add_usage(result.usage, name, used, _usage_of(translator))
-            texts_out, glossary_problems, markup_problems, html_out = [], [], [], []
-            segments_out: list[list[str]] = []  # per text, per sentence: the restored output (QA)
-            for text_masks, text_outputs, text_markup in zip(masks, outputs, masked_markup):
-                parts = []
-                segments_out.append(parts)
-                for masked, out in zip(text_masks, text_outputs):
-                    restored, problems = self.glossary.unmask(out, masked, tgt)
-                    glossary_problems.extend(p for p in problems if "'XTAGX" not in p)  # markup: below
-                    parts.append(restored.strip())
-                joined = " ".join(p for p in parts if p)
-                if text_markup is None:
-                    texts_out.append(joined)
-                    html_out.append(None)
-                else:
-                    fragment, problems = unmask_inline(joined, text_markup[1])
-                    markup_problems.extend(problems)
-                    html_out.append(fragment)
-                    texts_out.append(inline_text(fragment))
-            protected = [t.render(tgt) or "" for text in masks for m in text for t in m.terms]
-            qa_sources = [inline_text(m) if m is not None else text for text, m in zip(texts, markup)]
-            checks = check_translation(
-                qa_sources, texts_out, src, tgt, protected=protected,
-                min_ratio=self.options.min_length_ratio, max_ratio=self.options.max_length_ratio,
-                language_candidates=set(self.settings.cleaning.detector_languages),
-                segments=segment_pairs(qa_sources, texts_out, sentences, segments_out),
-                max_untranslated_share=self.options.max_untranslated_share,
-            )
-            checks.append(Check("glossary", not glossary_problems, "; ".join(glossary_problems[:5]),
-                                tuple({"side": "target", "words": [p]} for p in glossary_problems[:20])))
-            if any(mm is not None and mm[1] for mm in masked_markup):
-                checks.append(Check("markup", not markup_problems, "; ".join(markup_problems[:5])))
-            result.checks = checks
-            if rejections(checks):  # a failed meaning check does not reject (qa.py): it is recorded
-                result.rejected = texts_out
+            if not self._finish(result, name, translator.machine, texts, markup, masked_markup, masks, sentences,
+                                outputs, human, src, tgt):
                 self.stats[f"{name}.qa_failed"] += 1
-                result.attempts.append((name, f"quality check failed: {describe(rejections(checks))}"))
                 continue
             self._remember(translator.name, src, tgt, fresh)
-            result.texts, result.engine, result.machine = texts_out, name, translator.machine
-            result.html = html_out if any(h is not None for h in html_out) else None
-            result.memory_hits, result.engine_segments = hits, len(fresh)
+            result.human_hits = self._count_human(human, sentences)
+            result.memory_hits, result.engine_segments = hits + result.human_hits, len(fresh)
             self.stats[f"{name}.accepted"] += 1
             return result
         return result
+
+    def _finish(self, result: TranslationResult, name: str, machine: bool, texts: Sequence[str],
+                markup: Sequence[str | None], masked_markup: list, masks: list[list[Masked]],  # type: ignore[type-arg]
+                sentences: list[list[str]], outputs: list[list[str]], human: dict[tuple[int, int], dict],  # type: ignore[type-arg]
+                src: str, tgt: str) -> bool:
+        """Restore the engine's output (glossary terms, markup), put the staff renderings in
+        their places, run the checks; True (and ``result`` filled) when no blocking check failed."""
+        texts_out, glossary_problems, markup_problems, html_out = [], [], [], []
+        segments_out: list[list[str]] = []  # per text, per sentence: the restored output (QA)
+        for i, (text_masks, text_outputs, text_markup) in enumerate(zip(masks, outputs, masked_markup)):
+            parts: list[str] = []
+            segments_out.append(parts)
+            for j, (masked, out) in enumerate(zip(text_masks, text_outputs)):
+                if (i, j) in human:
+                    parts.append(str(human[(i, j)]["target"]).strip())
+                    continue
+                restored, problems = self.glossary.unmask(out, masked, tgt)
+                glossary_problems.extend(p for p in problems if "'XTAGX" not in p)  # markup: below
+                parts.append(restored.strip())
+            joined = " ".join(p for p in parts if p)
+            if text_markup is None:
+                texts_out.append(joined)
+                html_out.append(None)
+            else:
+                fragment, problems = unmask_inline(joined, text_markup[1])
+                markup_problems.extend(problems)
+                html_out.append(fragment)
+                texts_out.append(inline_text(fragment))
+        protected = [t.render(tgt) or "" for text in masks for m in text for t in m.terms]
+        qa_sources = [inline_text(m) if m is not None else text for text, m in zip(texts, markup)]
+        checks = check_translation(
+            qa_sources, texts_out, src, tgt, protected=protected,
+            min_ratio=self.options.min_length_ratio, max_ratio=self.options.max_length_ratio,
+            language_candidates=set(self.settings.cleaning.detector_languages),
+            segments=segment_pairs(qa_sources, texts_out, sentences, segments_out),
+            max_untranslated_share=self.options.max_untranslated_share,
+        )
+        checks.append(Check("glossary", not glossary_problems, "; ".join(glossary_problems[:5]),
+                            tuple({"side": "target", "words": [p]} for p in glossary_problems[:20])))
+        if any(mm is not None and mm[1] for mm in masked_markup):
+            checks.append(Check("markup", not markup_problems, "; ".join(markup_problems[:5])))
+        if human:
+            checks.append(_staff_memory(human, segments_out, texts_out))
+        result.checks = checks
+        if rejections(checks):  # a failed meaning check does not reject (qa.py): it is recorded
+            result.rejected = texts_out
+            result.attempts.append((name, f"quality check failed: {describe(rejections(checks))}"))
+            return False
+        result.texts, result.engine, result.machine = texts_out, name, machine
+        result.html = html_out if any(h is not None for h in html_out) else None
+        return True
+
+    def _human_memory(self, sentences: list[list[str]], src: str, tgt: str) -> dict[tuple[int, int], dict]:  # type: ignore[type-arg]
+        """(text, sentence) → the human memory entry for that source sentence (staff edits,
+        imports). A sentence carrying inline markup placeholders is left to the engines (its
+        tags must travel through the translation)."""
+        if self.store is None or not self.options.memory or not hasattr(self.store, "memory_get_human"):
+            return {}
+        keys = {(i, j): segment_key(s) for i, text in enumerate(sentences) for j, s in enumerate(text)
+                if s.strip() and "XTAGX" not in s}
+        if not keys:
+            return {}
+        found = self.store.memory_get_human(src, tgt, sorted(set(keys.values())))
+        return {place: found[key] for place, key in keys.items() if key in found}
+
+    def _count_human(self, human: dict[tuple[int, int], dict], sentences: list[list[str]]) -> int:  # type: ignore[type-arg]
+        served = len({sentences[i][j] for i, j in human})
+        self.stats["human.memory_hits"] += served
+        return served
 
     def _mask(self, sentence: str, tgt: str) -> Masked:
         """Glossary masking, then every markup placeholder (``XTAGX<n>``, publisher.structure)
@@ -263,12 +309,15 @@ class TranslationService:
         return masked
 
     def _run_engine(
-        self, translator: Translator, masks: list[list[Masked]], src: str, tgt: str
+        self, translator: Translator, masks: list[list[Masked]], src: str, tgt: str,
+        skip: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
     ) -> tuple[list[list[str]], dict[str, str], int]:
         """Outputs per text per sentence (still masked), the engine's fresh output per
-        segment (to remember once the checks pass), and the number of memory hits."""
+        segment (to remember once the checks pass), and the number of memory hits.
+        ``skip``: (text, sentence) places served from the staff memory (their output is empty)."""
         pieces_of: list[list[list[str]]] = [
-            [split_long(m.text, translator.max_chars) for m in text] for text in masks
+            [[] if (i, j) in skip else split_long(m.text, translator.max_chars) for j, m in enumerate(text)]
+            for i, text in enumerate(masks)
         ]
         unique = list(dict.fromkeys(p for text in pieces_of for sentence in text for p in sentence))
         keys = {p: segment_key(p) for p in unique}
@@ -293,6 +342,32 @@ class TranslationService:
     def _remember(self, engine: str, src: str, tgt: str, fresh: dict[str, str]) -> None:
         if self.store is not None and self.options.memory and fresh:
             self.store.memory_put(engine, src, tgt, [(segment_key(p), p, out) for p, out in fresh.items()])
+
+
+# ---------------------------------------------------------------------- staff memory provenance
+STAFF_MEMORY = "staff-memory"  # the entry in ``checks``/``qa`` naming the sentences staff wrote once
+
+
+def _staff_memory(human: dict[tuple[int, int], dict], segments_out: list[list[str]],  # type: ignore[type-arg]
+                  texts_out: list[str]) -> Check:
+    """Not a test but a record: which target sentences came from the staff memory, by whom and
+    when (a span per sentence with ``by`` and ``at``), so the review page can say so."""
+    spans: list[dict[str, object]] = []
+    people: dict[str, None] = {}
+    for (i, j), entry in sorted(human.items()):
+        target = segments_out[i][j]
+        at = texts_out[i].find(target) if target else -1
+        when = entry.get("changed_at") or entry.get("created_at")
+        by = str(entry.get("created_by") or "")
+        span: dict[str, object] = {"side": "target", "text": i, "words": [target], "sentence": j, "by": by,
+                                   "at": when.isoformat() if when is not None else ""}
+        if at >= 0:
+            span.update(start=at, end=at + len(target))
+        spans.append(span)
+        people[f"{by}, {when:%Y-%m-%d}" if when is not None else by] = None
+    total = sum(len(s) for s in segments_out)
+    detail = f"{len(human)} of {total} sentences from staff memory ({'; '.join(people)})"
+    return Check(STAFF_MEMORY, True, detail, tuple(spans), blocking=False)
 
 
 # ---------------------------------------------------------------------- usage and term hints

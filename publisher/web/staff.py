@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ..errors import PublisherError
 from ..store.users import StaffUser
-from . import actions
+from . import actions, review as review_page
 from .auth import attempt_login, client_address, end_sessions, session_user, start_session
 from .security import CSP_EMAIL, CSRF_FIELD, csrf_ok, csrf_token, safe_next, same_origin
 
@@ -55,9 +55,9 @@ class StaffPages:
         target = safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
 
-    def _page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    def _page(self, request: Request, name: str, status: int = 200, lang: str = LANG, **context: Any) -> Response:
         context.setdefault("flash", request.session.pop("flash", None))
-        return self.pages.render(request, name, LANG, status, switch_path="", switch=[], **context)
+        return self.pages.render(request, name, lang, status, switch_path="", switch=[], **context)
 
     def _back(self, request: Request, where: str, message: str, ok: bool = True) -> Response:
         request.session["flash"] = {"ok": ok, "text": message}
@@ -112,15 +112,24 @@ class StaffPages:
         return self._page(request, "staff/dashboard.html.j2", title="Dashboard", data=data)
 
     async def review(self, request: Request) -> Response:
+        """Source and translation aligned, the checks' findings marked, in the staff member's
+        language (Accept-Language among en, mk, sq; publisher.web.review)."""
         if await self._user(request) is None:
             return self._to_login(request)
+        ui = review_page.ui_language(request.headers.get("accept-language"))
+
+        def gettext(message: str, **values: Any) -> str:
+            return self.pages.gettext(ui, message, **values)
+
         try:
-            data = await run_in_threadpool(actions.review, self.app, request.path_params["id"],
-                                           request.path_params["lang"])
+            data = await run_in_threadpool(review_page.review_data, self.app, request.path_params["id"],
+                                           request.path_params["lang"], gettext)
         except actions.ActionError as exc:
             return self._page(request, "staff/error.html.j2", exc.status, title="Not found", error=str(exc))
-        return self._page(request, "staff/review.html.j2", title=f"Review {data['release']['id']} "
-                          f"({request.path_params['lang']})", data=data, lang_code=request.path_params["lang"])
+        response = self._page(request, "staff/review.html.j2", lang=ui, title=f"{gettext('Translation review')} "
+                              f"{data['release']['id']} ({request.path_params['lang']})", data=data,
+                              lang_code=request.path_params["lang"])
+        return response
 
     async def compare(self, request: Request) -> Response:
         """Every engine that can run here on this release, side by side (nothing stored)."""
@@ -144,8 +153,9 @@ class StaffPages:
         here = f"/staff/releases/{rid}/{lang}"
         calls = {
             "approve": lambda: actions.approve(self.app, rid, lang, user.name),
-            "edit": lambda: actions.edit(self.app, rid, lang, str(form.get("title", "")), str(form.get("body", "")),
-                                         user.name),
+            "edit": lambda: review_page.save_whole(self.app, rid, lang, str(form.get("title", "")),
+                                                   str(form.get("body", "")), user.name),
+            "segments": lambda: review_page.save_segments(self.app, rid, lang, form, user.name),
             "retranslate": lambda: actions.retranslate(self.app, rid, lang, str(form.get("engine", "")) or None),
         }
         if action not in calls:
@@ -154,7 +164,9 @@ class StaffPages:
             result = await run_in_threadpool(calls[action])
         except PublisherError as exc:
             return self._back(request, here, str(exc), ok=False)
-        return self._back(request, here, f"{action}: the {lang} translation is now {result['status']}")
+        remembered = (f"; {result['memory_added'] + result['memory_changed']} sentence(s) kept in the staff memory"
+                      if "memory_added" in result else "")
+        return self._back(request, here, f"{action}: the {lang} translation is now {result['status']}{remembered}")
 
     async def confirm_language(self, request: Request) -> Response:
         """A held release's language, confirmed by staff (publisher.language_hold)."""
