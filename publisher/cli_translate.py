@@ -17,6 +17,7 @@ from .models import StoredTranslation
 from .render import show_time, translation_json
 from .translate.base import describe_usage
 from .translate.glossary import Glossary
+from .translate.human import save_staff_edit
 from .translate.stage import translate_pending, translate_release
 
 
@@ -248,7 +249,10 @@ def translations_approve(ctx: click.Context, release_id: str, lang: str, editor:
 @click.pass_context
 @handle_errors
 def translations_edit(ctx: click.Context, release_id: str, lang: str, path: Path | None, editor: str | None) -> None:
-    """Store a human translation (from --file, or written in $EDITOR). A machine never overwrites it."""
+    """Store a human translation (from --file, or written in $EDITOR). A machine never overwrites it.
+
+    Every changed sentence of a paragraph with as many sentences as its original is kept in
+    the staff memory: the same sentence in a later release gets this rendering first."""
     app = _app(ctx)
     release, code, current = _release_and_translation(app, release_id, lang)
     if path is not None:
@@ -263,8 +267,14 @@ def translations_edit(ctx: click.Context, release_id: str, lang: str, path: Path
     title, paragraphs = split_title(text, Boilerplate())
     if not title or not paragraphs:
         raise PublisherError("the translation needs a title line, a blank line, then at least one paragraph")
-    stored = app.store.save_human_translation(release, code, title, "\n\n".join(paragraphs), editor)
-    out.print(f"release {esc(release.id)} → {esc(code)}: {esc(stored.status.value)} ({esc(len(paragraphs))} paragraphs)")
+    outcome = save_staff_edit(app.settings, app.store, release, code, title, paragraphs, editor)
+    out.print(f"release {esc(release.id)} → {esc(code)}: {esc(outcome.stored.status.value)} ({esc(len(paragraphs))} "
+              f"paragraphs); staff memory: {esc(outcome.added)} sentence(s) added, {esc(outcome.changed)} changed",
+              highlight=False)
+    if outcome.unaligned:
+        where = ", ".join("the title" if i == 0 else f"paragraph {i}" for i in outcome.unaligned)
+        err.print(f"not kept in the memory sentence by sentence: {esc(where)} (another number of sentences or "
+                  f"paragraphs than the original); the text itself is saved", highlight=False)
 
 
 @translations.command("retranslate")
