@@ -93,3 +93,6 @@ def test_what_a_staff_edit_teaches_the_memory():
     # the page's fields say which sentence they render, whatever the text's shape
     items, unaligned = memory_items(sources, edited, machine, segments={(2, 1): "With two sentences, fixed."})
     assert items[-1] == (segment_key("Со две реченици."), "Со две реченици.", "With two sentences, fixed.")
+    # a previous text of another shape: a sentence it had anywhere is not the staff member's
+    items, _ = memory_items(sources, edited, previous=["News title", "Machine one. Machine two."])
+    assert [t for _, _, t in items] == [STAFF]

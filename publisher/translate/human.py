@@ -80,6 +80,7 @@ def memory_items(sources: Sequence[str], targets: Sequence[str], previous: Seque
     when the previous text did not align, from every sentence of it)."""
     segments = dict(segments or {})
     before = align(sources, previous) if previous is not None and len(previous) == len(sources) else None
+    anywhere = {s for text in previous or () for s in sentences(text)}
     same_shape = len(targets) == len(sources)
     items: list[tuple[str, str, str]] = []
     unaligned: list[int] = []
@@ -101,6 +102,8 @@ def memory_items(sources: Sequence[str], targets: Sequence[str], previous: Seque
                 continue
             if old is not None and (old.target_sentences[j] == target if old.aligned else target in old.target_sentences):
                 continue  # unchanged: the machine's (or an earlier) rendering, not this edit's
+            if old is None and target in anywhere:
+                continue  # the previous text had another shape: unchanged if it had this sentence anywhere
             items.append((segment_key(source), source, target))
     return list({key: (key, s, t) for key, s, t in items}.values()), unaligned
 
