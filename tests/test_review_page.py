@@ -117,6 +117,8 @@ def test_checks_are_sentences_in_the_staff_language(web):
     assert "Секој број од изворникот е во преводот." in checks
     assert "A sentence of the original is negative" not in checks
     assert "Преглед на преводот" in macedonian.text  # the page's own words too
+    assert "Задржано за преглед: една проверка подолу не помина." in macedonian.text
+    assert "Held for review: a check below failed." in english.text
     assert "Романизирано: преведувачот не го знаеше зборот." in html.unescape(macedonian.text)
 
     albanian = c.get(f"/staff/releases/{release.id}/en", headers={"Accept-Language": "sq"})

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..models import StoredRelease, StoredTranslation
+from ..store.translations import HELD_PREFIX
 from ..translate.human import AlignedText, align, save_staff_edit, texts_of
 from ..translate.qa_meaning import romanised_words
 from . import actions
@@ -104,6 +105,7 @@ def build_view(release: StoredRelease, translation: StoredTranslation | None, ge
                     "sentence": check_sentence(gettext, str(c.get("name", "")), bool(c.get("ok", True))),
                     "detail": str(c.get("detail") or "")} for c in shown],
         "failed": sum(1 for c in checks if not c.get("ok", True)),
+        "held": bool(translation is not None and translation.error and translation.error.startswith(HELD_PREFIX)),
         "staff_memory": {"count": len(staff), "detail": str(memory_note.get("detail") or "")} if memory_note else None,
     }
 
