@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from publisher.cli import main
 from publisher.models import TranslationStatus
+from publisher.store.memory import HUMAN
 
 from .email_helpers import EN_TITLE, SQ_TITLE, seed, subscriber
 from .smtp_server import SmtpTestServer
@@ -157,6 +158,9 @@ def test_json_api_matches_the_pages(web):
     edited = c.put(f"/api/releases/{r1.id}/translations/en", headers=basic,
                    json={"title": "New title", "body": "One.\n\nTwo."})
     assert edited.status_code == 200 and edited.json()["status"] == "human"
+    # the API edit teaches the staff memory as the pages do: the title pairs with the title
+    [entry] = [e for e in app.store.memory_entries(engine=HUMAN) if e["target"] == "New title"]
+    assert entry["source"] == r1.title and entry["created_by"] == "ana"
     login(c)
     session = c.get("/api/session").json()
     assert session["user"] == "ana"

@@ -13,6 +13,7 @@ from ..errors import PublisherError
 from ..models import StoredRelease, TranslationStatus
 from ..sending import CURSOR, QueueReport, _candidates, queue_digest, queue_release, queue_test
 from ..subscriptions import normalise_email
+from ..translate.human import save_staff_edit
 
 if TYPE_CHECKING:
     from ..app import App
@@ -197,8 +198,9 @@ def edit(app: App, release_id: int | str, lang: str, title: str, body: str, edit
     title, body = title.strip(), body.replace("\r\n", "\n").strip()
     if not title or not body:
         raise ActionError("a translation needs a title and a text")
-    return translation_json(app.store.save_human_translation(release, lang, title, body,  # type: ignore[return-value]
-                                                             editor=editor))
+    paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
+    outcome = save_staff_edit(app.settings, app.store, release, lang, title, paragraphs, editor)
+    return translation_json(outcome.stored)  # type: ignore[return-value]
 
 
 def retranslate(app: App, release_id: int | str, lang: str, engine: str | None) -> dict[str, Any]:
