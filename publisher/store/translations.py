@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..errors import PublisherError
 from ..models import STAFF_STATUSES, LanguageStatus, StoredRelease, StoredTranslation, TranslationStatus
 from .memory import HUMAN
+from .rows import _release
 from .schema import ReleaseRow, TranslationRow, utcnow
 
 S = TranslationStatus
@@ -130,7 +131,6 @@ class TranslationStoreMixin:
         the callers: every release carries its own language (the source language unless staff
         confirmed another), so an Albanian original is in the sq list and its Macedonian
         translation in the mk one."""
-        from .repo import _release
 
         query = self._publishable_query((ReleaseRow, TranslationRow), lang, policy, limit, now)
         with self.session() as session:
@@ -217,7 +217,6 @@ class TranslationStoreMixin:
         attempts left. Staff translations (reviewed, human, stale) are never in this list,
         nor a release into its own language, nor a release held for a language mismatch
         (translated once staff confirm its language, from that language)."""
-        from .repo import _release
 
         work: list[tuple[StoredRelease, str]] = []
         with self.session() as session:
