@@ -33,7 +33,7 @@ from .auth import attempt_login, client_address, session_user
 from .security import CSRF_HEADER, csrf_ok, csrf_token
 
 if TYPE_CHECKING:
-    from .app import WebContext
+    from .context import WebContext
 
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="publisher"'}
 

@@ -6,8 +6,6 @@ it never sends mail, except the staff "test send to me" (one message, on purpose
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -21,20 +19,13 @@ from ..settings import Settings, load_settings
 from . import ops
 from .api import Api
 from .auth import LoginLimiter
+from .context import WebContext
 from .feeds import FeedFiles
 from .newsroom import Newsroom
 from .pages import Pages
 from .public import PublicPages
 from .security import SESSION_COOKIE, RateLimiter, SecurityHeaders, cookie_secure, session_secret
 from .staff import StaffPages
-
-
-@dataclass
-class WebContext:
-    app: App
-    pages: Pages
-    limiter: RateLimiter  # in memory: the subscribe form's limit per client address
-    login_limiter: LoginLimiter  # in the store: shared by every web process on the database
 
 
 def _stylesheet(pages: Pages) -> Route:

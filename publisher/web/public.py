@@ -19,7 +19,7 @@ from .newsroom import home_alternates, home_releases, open_graph
 from .security import CSRF_FIELD, client_ip, csrf_ok, same_origin
 
 if TYPE_CHECKING:
-    from .app import WebContext
+    from .context import WebContext
 
 FREQUENCIES = [f.value for f in Frequency]
 

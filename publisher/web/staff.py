@@ -19,7 +19,7 @@ from .auth import attempt_login, client_address, end_sessions, session_user, sta
 from .security import CSP_EMAIL, CSRF_FIELD, csrf_ok, csrf_token, safe_next, same_origin
 
 if TYPE_CHECKING:
-    from .app import WebContext
+    from .context import WebContext
 
 LANG = "en"  # the staff pages are in English (their strings still go through the catalogs)
 
