@@ -102,7 +102,11 @@ def memory_export(ctx: click.Context, fmt: str, pair: str | None, engines: tuple
             stream.flush()
         else:
             target = Path(out_path)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            except OSError as exc:
+                raise PublisherError(f"--out {out_path}: cannot write there ({exc.strerror}); "
+                                     "give a file in a folder that exists and you may write to") from None
             try:
                 with os.fdopen(fd, "wb") as handle:
                     count = tmx.write_tmx(handle, entries(), srclang, __version__)

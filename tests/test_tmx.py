@@ -351,6 +351,10 @@ def test_cli_refuses_bad_options(site):
     assert code == 1 and "--json needs --out" in stderr
     code, _, stderr = run("memory", "export", "--pair", "mk", settings=site.settings_file)
     assert code == 1 and "SOURCE-TARGET" in stderr
+    code, _, stderr = run("memory", "export", "--no-human", settings=site.settings_file)
+    assert code == 1 and "--engine" in stderr
+    code, _, stderr = run("memory", "export", "--out", str(site.dir / "missing" / "m.tmx"), settings=site.settings_file)
+    assert code == 1 and "cannot write there" in stderr and not (site.dir / "missing").exists()
 
 
 # ---------------------------------------------------------------------------- hostile files
