@@ -169,14 +169,15 @@ def memory_import(ctx: click.Context, file: str, default_by: str | None, keep_ex
         return
     verb = "would be" if dry_run else "were"
     out.print(f"{esc(file)}: {read.tus} unit(s) read, {len(entries)} entries; added {counts['added']}, "
-              f"changed {counts['changed']}, unchanged {counts['unchanged']}, kept {counts['kept']} "
-              f"(stored is newer or --keep-existing)" + (f", {counts['duplicates']} duplicate(s) in the file"
+              f"changed {counts['changed']}, unchanged {counts['unchanged']}, kept {counts['kept']}"
+              + (" (the stored one is as new or newer, or --keep-existing)" if counts["kept"] else "")
+              + (f", {counts['duplicates']} duplicate(s) in the file"
                                                          if counts["duplicates"] else "")
               + f" — {'nothing stored (dry run)' if dry_run else 'stored'}", highlight=False)
     for reason, n in read.skipped.most_common():
         out.print(f"[dim]  skipped {n}: {esc(reason)}[/]", highlight=False)
     if read.inline_dropped:
-        out.print(f"[dim]  {read.inline_dropped} unit(s) had inline codes (<bpt>, <ph>…) that {verb} dropped; "
-                  "their words were kept[/]", highlight=False)
+        out.print(f"[dim]  {read.inline_dropped} unit(s) had inline codes (<bpt>, <ph>…) that {verb} dropped "
+                  "(their words kept)[/]", highlight=False)
     if engines:
         out.print(f"[dim]  engine entries (x-publisher-engine): {esc(', '.join(engines))}[/]", highlight=False)

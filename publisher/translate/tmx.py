@@ -20,8 +20,11 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
+
+from lxml import etree
 
 from ..errors import PublisherError
 from ..lang import normalise_lang
@@ -39,6 +42,7 @@ INLINE_CODES = frozenset({"bpt", "ept", "it", "ph", "ut"})  # native codes: thei
 _TOKEN = re.compile(r"XGLX\d+")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")  # not allowed in XML 1.0
 _SPACES = re.compile(r"\s+")
+_BASIC_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z?$")
 
 
 class TmxError(PublisherError):
@@ -60,11 +64,12 @@ def parse_date(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     text = value.strip()
-    for form in (TMX_DATE, "%Y%m%dT%H%M%S"):
+    basic = _BASIC_DATE.match(text)
+    if basic:
         try:
-            return dt.datetime.strptime(text, form).replace(tzinfo=dt.timezone.utc)
+            return dt.datetime(*map(int, basic.groups()), tzinfo=dt.timezone.utc)
         except ValueError:
-            pass
+            return None
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -78,8 +83,6 @@ def parse_date(value: str | None) -> dt.datetime | None:
 def _seg(parent: Any, text: str) -> None:
     """<seg> with the text; a protected token of a masked segment becomes <ph type=x-publisher-token>
     so a translator's tool shows it as a tag (and read_tmx gives the token back)."""
-    from lxml import etree
-
     seg = etree.SubElement(parent, "seg")
     text = _NOT_XML.sub("", text)
     last: Any = None
@@ -100,8 +103,6 @@ def _seg(parent: Any, text: str) -> None:
 
 
 def tu_element(entry: dict[str, Any], header_srclang: str) -> Any:
-    from lxml import etree
-
     attrs: dict[str, str] = {}
     human = entry["engine"] == HUMAN_ENGINE
     who = (entry.get("created_by") or "") if human else entry["engine"]
@@ -136,8 +137,6 @@ def write_tmx(out: IO[bytes], entries: Iterable[dict[str, Any]], srclang: str, t
     """Write entries as a TMX 1.4 document to the binary stream ``out``, one <tu> at a time.
     ``srclang``: the header's source language (a unit in another source language says its own).
     Returns the number of units written."""
-    from lxml import etree
-
     count = 0
     with etree.xmlfile(out, encoding="utf-8") as xf:
         xf.write_declaration()
@@ -190,8 +189,6 @@ def seg_text(seg: Any) -> tuple[str, bool]:
     """The text of a <seg>: <hi> (and <sub>, inside a code) keep their words; the native codes of
     <bpt>/<ept>/<it>/<ph>/<ut> are dropped (but our own token <ph>s give their token back).
     Returns (text, whether any code was dropped); after a drop, runs of spaces become one."""
-    from lxml import etree
-
     dropped = False
     parts: list[str] = []
 
@@ -229,11 +226,18 @@ def _lang_of(element: Any) -> str | None:
     return element.get(XML_LANG) or element.get("lang")  # TMX 1.1–1.3 wrote lang=
 
 
+@lru_cache(maxsize=512)
+def _normalised(value: str) -> str | None:
+    try:
+        return normalise_lang(value)
+    except ValueError:
+        return None
+
+
 def _code(value: str, project: Collection[str], reasons: Counter[str]) -> str | None:
     """The project's code for a TMX language (mk-MK → mk), or None with the reason counted."""
-    try:
-        code = normalise_lang(value)
-    except ValueError:
+    code = _normalised(value)
+    if code is None:
         reasons[f"unknown language code {value}"] += 1
         return None
     if code not in project:
@@ -263,12 +267,7 @@ def _unit_entries(tu: Any, result: TmxRead, header_src: str | None, languages: C
         return
     raw_src = tu.get("srclang") or header_src
     if not raw_src or raw_src.strip().lower() == "*all*":
-        codes = []
-        for lang, _ in variants:
-            try:
-                codes.append(normalise_lang(lang))
-            except ValueError:
-                codes.append(None)
+        codes = [_normalised(lang) for lang, _ in variants]
         raw_src = variants[codes.index(source_language)][0] if source_language in codes else variants[0][0]
     src = _code(raw_src, languages, result.skipped)
     if src is None:
@@ -276,10 +275,7 @@ def _unit_entries(tu: Any, result: TmxRead, header_src: str | None, languages: C
     source_tuv = None
     targets: list[tuple[str, Any]] = []
     for lang, tuv in variants:
-        try:
-            code = normalise_lang(lang)
-        except ValueError:
-            code = None
+        code = _normalised(lang)
         if code == src:
             if source_tuv is None:
                 source_tuv = tuv
@@ -335,8 +331,6 @@ def read_tmx(path: str | Path, languages: Collection[str], source_language: str,
              max_bytes: int = MAX_TMX_BYTES) -> TmxRead:
     """Every usable entry of a TMX file, for the project's ``languages``; TmxError on a file that
     is too big, not XML, not TMX, or declares entities. Nothing is returned from a bad file."""
-    from lxml import etree
-
     path = Path(path)
     name = str(path)
     try:
