@@ -209,7 +209,10 @@ def test_import_an_omegat_file_with_regional_codes_inline_codes_and_a_third_lang
         "The meeting was held in Skopje on 20 November."
     assert entries[("sq", "Состанокот се одржа во Скопје на 20 ноември.")]["created_by"] == "Drita Xhaferi"
     # a <ph> placeholder leaves no double space; <hi> keeps its words
-    assert entries[("sq", "Кликнете за повеќе информации.")]["target"] == "Klikoni për më shumë informacion."
+    click_here = entries[("sq", "Кликнете за повеќе информации.")]
+    assert click_here["target"] == "Klikoni për më shumë informacion."
+    # only a change date: that is when it was made too
+    assert click_here["created_at"] == click_here["changed_at"] == dt.datetime(2026, 11, 20, 16, 45, 1, tzinfo=UTC)
     welcome = entries[("en", "ИОМ ги поздравува учесниците.")]
     assert welcome["target"] == "IOM welcomes the participants."
     assert welcome["created_by"] == "tmx:omegat-style.tmx"  # the unit names no one: the file does
@@ -282,6 +285,13 @@ def test_duplicates_in_a_file_the_newest_wins(store, tmp_path):
     read, counts = import_file(store, path)
     assert counts["added"] == 1 and counts["duplicates"] == 1
     assert _stored(store)["target"] == "Good afternoon."
+
+
+def test_spaces_around_a_segment_and_a_blank_creator(store, tmp_path):
+    path = _one(tmp_path, "\n      Good day.  \n    ", who="  ")
+    import_file(store, path)
+    entry = _stored(store)
+    assert (entry["target"], entry["created_by"]) == ("Good day.", "tmx:one.tmx")
 
 
 def test_an_engine_unit_stays_an_engine_entry(store, tmp_path):

@@ -315,10 +315,12 @@ def _unit_entries(tu: Any, result: TmxRead, header_src: str | None, languages: C
         def attr(name: str) -> str | None:  # a variant's own attribute first (OmegaT), then the unit's
             return tuv.get(name) or tu.get(name)
 
-        by = (attr("changeid") or attr("creationid") or default_by).strip()[:MAX_BY_CHARS] if engine is None else ""
+        by = "" if engine is not None else (
+            (attr("changeid") or "").strip() or (attr("creationid") or "").strip() or default_by)[:MAX_BY_CHARS]
+        changed = parse_date(attr("changedate"))
         result.units.append(TmxUnit(
-            src=src, tgt=tgt, source=source, target=target, engine=engine, created_by=by,
-            created_at=parse_date(attr("creationdate")), changed_at=parse_date(attr("changedate")),
+            src=src, tgt=tgt, source=source.strip(), target=target.strip(), engine=engine, created_by=by,
+            created_at=parse_date(attr("creationdate")) or changed, changed_at=changed,
             line=tu.sourceline or 0,
         ))
     if not targets:
