@@ -422,6 +422,7 @@ from . import cli_translate  # noqa: E402,F401  (registers translate, translatio
 from . import cli_mail  # noqa: E402,F401  (registers subscribers, send)
 from . import cli_feeds  # noqa: E402,F401  (registers feeds build/serve)
 from . import cli_web  # noqa: E402,F401  (registers web, users)
+from . import cli_memory  # noqa: E402,F401  (registers memory stats/export/import)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -148,3 +148,65 @@ class MemoryStoreMixin:
                 {"engine": e, "pair": f"{s}-{t}", "segments": n, "hits": int(h or 0)}
                 for e, s, t, n, h in session.execute(query)
             ]
+
+    def memory_import(self, entries: Iterable[dict[str, Any]], keep_existing: bool = False,
+                      dry_run: bool = False) -> dict[str, int]:
+        """Entries from an exchange file (TMX), in one transaction: every one is stored or none.
+
+        Each entry: engine (``HUMAN`` or an engine's name), src, tgt, key, source, target,
+        created_by, created_at, changed_at (None: the import time). Per (engine, pair, key): not
+        stored yet → ``added``; the same target → ``unchanged``; another target → ``changed`` when
+        the entry is newer (its changed_at, else created_at) than the stored one and not
+        ``keep_existing``, else ``kept``. A changed entry keeps when it was first made. Within the
+        entries, a later one for the same key wins over an older one (``duplicates``).
+        ``dry_run``: the counts only, nothing written."""
+        now = utcnow()
+
+        def when(item: dict[str, Any]) -> dt.datetime:
+            return item.get("changed_at") or item.get("created_at") or now
+
+        wanted: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        counts = {"added": 0, "changed": 0, "unchanged": 0, "kept": 0, "duplicates": 0}
+        for item in entries:
+            ident = (item["engine"], item["src"], item["tgt"], item["key"])
+            earlier = wanted.get(ident)
+            if earlier is not None:
+                counts["duplicates"] += 1
+                if when(item) < when(earlier):
+                    continue
+            wanted[ident] = item
+        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for (engine, src, tgt, _key), item in wanted.items():
+            groups.setdefault((engine, src, tgt), []).append(item)
+        with self.session() as session:
+            for (engine, src, tgt), items in groups.items():
+                for start in range(0, len(items), 500):
+                    chunk = items[start : start + 500]
+                    rows = {r.key: r for r in session.scalars(
+                        select(MemoryRow).where(MemoryRow.engine == engine, MemoryRow.src == src,
+                                                MemoryRow.tgt == tgt, MemoryRow.key.in_([i["key"] for i in chunk]))
+                    )}
+                    for item in chunk:
+                        row = rows.get(item["key"])
+                        human = engine == HUMAN
+                        if row is None:
+                            counts["added"] += 1
+                            if not dry_run:
+                                session.add(MemoryRow(
+                                    engine=engine, src=src, tgt=tgt, key=item["key"], source=item["source"],
+                                    target=item["target"], hits=0,
+                                    created_by=(item.get("created_by") or None) if human else None,
+                                    created_at=item.get("created_at") or now, changed_at=item.get("changed_at"),
+                                    last_used_at=now,
+                                ))
+                        elif row.target == item["target"]:
+                            counts["unchanged"] += 1
+                        elif keep_existing or when(item) <= (row.changed_at or row.created_at):
+                            counts["kept"] += 1
+                        else:
+                            counts["changed"] += 1
+                            if not dry_run:
+                                row.source, row.target = item["source"], item["target"]
+                                row.created_by = (item.get("created_by") or None) if human else None
+                                row.changed_at = when(item)
+        return counts
