@@ -2,84 +2,20 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
 from .app import App
-from .errors import ConfigError, PublisherError
+from .cli_common import _app, _dump, err, esc, handle_errors, json_option, out, settings_option
+from .errors import PublisherError
 from .models import IngestOutcome
 from .render import quarantine_json, release_json, show_time
-
-def esc(value: Any) -> str:
-    """Dynamic text shown through rich: brackets in it are text, not markup."""
-    return escape(str(value))
-
-
-err = Console(stderr=True, soft_wrap=True)  # messages are never cut into lines
-out = Console(soft_wrap=True)
-
-
-def settings_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--settings PATH on every command (and on the group): the last one given wins."""
-
-    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-        if value:
-            ctx.ensure_object(dict)["settings"] = value
-        return value
-
-    return click.option(
-        "--settings",
-        "settings_path",
-        type=click.Path(dir_okay=False),
-        expose_value=False,
-        callback=remember,
-        is_eager=True,
-        help="Settings file (default: $PUBLISHER_SETTINGS, else ./settings.toml, else built-in defaults).",
-    )(func)
-
-
-def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
-
-
-def _settings_path(ctx: click.Context) -> str | None:
-    root = ctx.find_root()
-    return (root.obj or {}).get("settings")
-
-
-def _app(ctx: click.Context, check_store: bool = True) -> App:
-    return App.from_settings_file(_settings_path(ctx), check_store=check_store)
-
-
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            err.print(f"[bold red]settings error:[/] {esc(exc)}", markup=True, highlight=False)
-            sys.exit(2)
-        except PublisherError as exc:
-            err.print(f"[bold red]error:[/] {esc(exc)}", markup=True, highlight=False)
-            sys.exit(1)
-
-    return wrapper
-
-
-def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @settings_option
@@ -418,11 +354,14 @@ def run(ctx: click.Context, once: bool, no_web: bool) -> None:
     sys.exit(code)
 
 
-from . import cli_translate  # noqa: E402,F401  (registers translate, translations, glossary)
-from . import cli_mail  # noqa: E402,F401  (registers subscribers, send)
-from . import cli_feeds  # noqa: E402,F401  (registers feeds build/serve)
-from . import cli_web  # noqa: E402,F401  (registers web, users)
-from . import cli_memory  # noqa: E402,F401  (registers memory stats/export/import)
+from .cli_feeds import feeds
+from .cli_mail import send, subscribers
+from .cli_memory import memory
+from .cli_translate import glossary, translate, translations
+from .cli_web import users, web
+
+for _command in (translate, translations, glossary, subscribers, send, feeds, web, users, memory):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

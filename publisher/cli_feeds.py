@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .cli import _app, _dump, err, esc, handle_errors, json_option, main, out, settings_option
+from .cli_common import _app, _dump, err, esc, handle_errors, json_option, out, settings_option
 from .errors import PublisherError
 from .lang import normalise_lang
 
 
-@main.group()
+@click.group()
 def feeds() -> None:
     """Per-language RSS and Atom feeds, the OPML file and the feeds' index page."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .cli import _app, _dump, err, esc, handle_errors, json_option, main, out, settings_option
+from .cli_common import _app, _dump, err, esc, handle_errors, json_option, out, settings_option
 from .errors import PublisherError
 from .models import Frequency, SubscriberStatus
 from .render import show_time
@@ -24,7 +24,7 @@ from .subscriptions import (
 FREQUENCIES = [f.value for f in Frequency]
 
 
-@main.group()
+@click.group()
 def subscribers() -> None:
     """Subscribers: add, list, remove, import, export (and one person's data)."""
 
@@ -155,7 +155,7 @@ def subscribers_export(ctx: click.Context, path: Path | None, status: str | None
 
 
 # ---------------------------------------------------------------------------- send
-@main.group()
+@click.group()
 def send() -> None:
     """Queue and send messages through the send ledger (nothing is ever sent twice)."""
 

@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from . import __version__
-from .cli import _app, _dump, err, esc, handle_errors, json_option, main, out, settings_option
+from .cli_common import _app, _dump, err, esc, handle_errors, json_option, out, settings_option
 from .errors import PublisherError
 from .lang import normalise_lang
 from .store.memory import HUMAN
@@ -21,7 +21,7 @@ from .translate import tmx
 from .translate.segment import segment_key
 
 
-@main.group()
+@click.group()
 def memory() -> None:
     """The translation memory: sizes, and exchange with translators' tools (TMX 1.4)."""
 

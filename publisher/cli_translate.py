@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .cli import _app, _dump, err, esc, handle_errors, json_option, main, out, settings_option
+from .cli_common import _app, _dump, err, esc, handle_errors, json_option, out, settings_option
 from .cleaning import Boilerplate, split_title
 from .errors import PublisherError
 from .lang import normalise_lang
@@ -43,7 +43,7 @@ def _target(app, lang: str) -> str:  # type: ignore[no-untyped-def]
 
 
 # ---------------------------------------------------------------------------- translate
-@main.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @settings_option
 @click.option("--release", "release_id", help="Only this release (id or uid).")
 @click.option("--lang", help="Only this target language.")
@@ -148,7 +148,7 @@ def translate_compare(ctx: click.Context, release_id: str, lang: str, as_json: b
 
 
 # ---------------------------------------------------------------------------- translations
-@main.group()
+@click.group()
 def translations() -> None:
     """Review, approve, edit or re-translate the variants of a release."""
 
@@ -296,7 +296,7 @@ def translations_retranslate(ctx: click.Context, release_id: str, lang: str, eng
 
 
 # ---------------------------------------------------------------------------- glossary
-@main.group()
+@click.group()
 def glossary() -> None:
     """The site's glossary of protected terms."""
 

@@ -8,11 +8,11 @@ import sys
 
 import click
 
-from .cli import _app, _dump, err, esc, handle_errors, json_option, main, out, settings_option
+from .cli_common import _app, _dump, err, esc, handle_errors, json_option, out, settings_option
 from .errors import PublisherError
 
 
-@main.command("web")
+@click.command("web")
 @settings_option
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
 @click.option("--port", default=None, type=int, help="Port (default: [web] port).")
@@ -34,7 +34,7 @@ def web(ctx: click.Context, host: str | None, port: int | None) -> None:
                 **uvicorn_options(options))  # X-Forwarded-For only from [web] forwarded_allow_ips
 
 
-@main.group()
+@click.group()
 def users() -> None:
     """Staff users who log in to the web pages."""
 
