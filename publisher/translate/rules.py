@@ -27,6 +27,10 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .lexicon import Lexicon
 
 _LU = re.compile(r"\^((?:\\.|[^\\$])*)\$")
 _SPLIT_SLASH = re.compile(r"(?<!\\)/")
@@ -59,6 +63,7 @@ class Rules:
     perfective_as_past: bool = False
     licensors: frozenset[str] = frozenset()
     clitics: frozenset[str] = frozenset()
+    lexicon: Lexicon | None = None  # the supplementary lexicon for unknown words (lexicon.py)
 
     # -- source side -------------------------------------------------------------------
     def protect(self, text: str) -> str:
@@ -79,7 +84,7 @@ class Rules:
 
     # -- between analysis and transfer ---------------------------------------------------
     def select_senses(self, stream: str) -> str:
-        if not self.select and not self.perfective_as_past:
+        if not self.select and not self.perfective_as_past and self.lexicon is None:
             return stream
         units = list(_LU.finditer(stream))
         out, pos, prev_lemmas = [], 0, []
@@ -97,6 +102,11 @@ class Rules:
         if len(parts) < 2:
             return body
         src, options = parts[0], parts[1:]
+        if self.lexicon is not None and options[0][:1] in "*@":
+            found = self._from_lexicon(src, options)
+            if found is None:
+                return body
+            src, options = found
         lemma = _lemma(src).lower().lstrip("#")
         src_tags = set(_TAG.findall(src))
         for rule in self.select.get(lemma, ()):
@@ -107,6 +117,27 @@ class Rules:
             src = src.replace("<pres>", "<aor>", 1)
             options = [o.replace("<pres>", "<aor>", 1) for o in options]
         return "/".join([src, *options])
+
+    def _from_lexicon(self, src: str, options: list[str]) -> tuple[str, list[str]] | None:
+        assert self.lexicon is not None
+        if options[0].startswith("*"):  # the analyser lacks the word: its form is all we have
+            unit = self.lexicon.unit(unformat(src.lstrip("*")))
+            if unit is None:
+                return None
+            src, _, target = unit.partition("/")
+            return src, [target]
+        target = options[0][1:]  # "@lemma<tags>": analysed, but the bilingual dictionary lacks it
+        tags = _TAG.findall(target)
+        en = self.lexicon.translate_lemma(unformat(_lemma(target)), tags)
+        if en is None:
+            return None
+        if tags and tags[0] == "n":
+            tags = [t for t in tags if t not in ("m", "f", "nt")]
+        elif tags and tags[0] == "vblex":
+            tags = [t for t in tags if t not in ("perf", "imperf", "tv", "iv")]
+        elif tags and tags[0] == "adj":
+            tags = ["adj", "sint", *tags[1:]]
+        return src, [escape(en) + "".join(f"<{t}>" for t in tags)]
 
     def _licensed(self, prev: list[str]) -> bool:
         for lemma in reversed(prev[-4:]):
