@@ -29,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import grammar as grammar_rules
+
 if TYPE_CHECKING:
     from .lexicon import Lexicon
 
@@ -37,6 +39,9 @@ _SPLIT_SLASH = re.compile(r"(?<!\\)/")
 _TAG = re.compile(r"<([^>]+)>")
 _STREAM_SPECIAL = re.compile(r"([\\^$@\[\]{}/<>*#])")
 _PROTECT_CHARS = re.compile(r"[*#@]")
+
+
+GRAMMAR_SWITCHES = ("negation", "negated_perfect", "past_third_person", "imperfect_as_past", "se_passive")
 
 
 class RulesError(ValueError):
@@ -63,6 +68,7 @@ class Rules:
     perfective_as_past: bool = False
     licensors: frozenset[str] = frozenset()
     clitics: frozenset[str] = frozenset()
+    grammar: dict[str, bool] = field(default_factory=dict)  # grammar.apply's switches
     lexicon: Lexicon | None = None  # the supplementary lexicon for unknown words (lexicon.py)
 
     # -- source side -------------------------------------------------------------------
@@ -84,7 +90,7 @@ class Rules:
 
     # -- between analysis and transfer ---------------------------------------------------
     def select_senses(self, stream: str) -> str:
-        if not self.select and not self.perfective_as_past and self.lexicon is None:
+        if not self.select and not self.perfective_as_past and self.lexicon is None and not self.grammar:
             return stream
         units = list(_LU.finditer(stream))
         out, pos, prev_lemmas = [], 0, []
@@ -95,6 +101,8 @@ class Rules:
             pos = m.end()
             prev_lemmas.append(_lemma(m.group(1)).lower())
         out.append(stream[pos:])
+        if any(self.grammar.values()):
+            return grammar_rules.apply("".join(out), **self.grammar)
         return "".join(out)
 
     def _rewrite(self, body: str, prev: list[str]) -> str:
@@ -239,6 +247,7 @@ def parse_rules(data: dict, origin: str = "rules") -> Rules:
         rules.perfective_as_past = bool(grammar.get("perfective_present_as_past", False))
         rules.licensors = frozenset(str(w).lower() for w in grammar.get("licensors", []))
         rules.clitics = frozenset(str(w).lower() for w in grammar.get("clitics", []))
+        rules.grammar = {key: bool(grammar.get(key, False)) for key in GRAMMAR_SWITCHES}
     except (KeyError, TypeError, re.error) as exc:
         raise RulesError(f"{origin}: bad rule ({exc!r})") from None
     # longest forms first, so "Министерството за внатрешни работи" wins over "Министерството"
