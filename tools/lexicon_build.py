@@ -33,6 +33,8 @@ def main() -> int:
             if len(parts) < 3:
                 raise SystemExit(f"{path}:{n}: need lemma|POS|English: {line!r}")
             e = Entry(parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else "")
+            if " " in e.lemma:  # Apertium marks single words unknown: phrases belong in the rules file
+                continue
             seen.setdefault((e.lemma.lower(), e.pos), (e, path.stem))
     entries = [e for e, _ in seen.values()]
     lex = Lexicon(entries)
