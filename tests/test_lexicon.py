@@ -70,3 +70,19 @@ def test_apertium_uses_the_lexicon_for_unknown_words(engine: ApertiumTranslator)
 def test_names_are_still_romanised(engine: ApertiumTranslator) -> None:
     [out] = engine.translate_batch(["Мигрантите ги пречека Трајковски."], "mk", "en")
     assert "migrants" in out.lower() and "Trajkovski" in out
+
+
+def test_internationalisms_and_press_release_words(engine: ApertiumTranslator) -> None:
+    lex = load_lexicon()
+    assert lex.lookup("екстремизмот").entry.en == "extremism"
+    assert lex.lookup("реадмисијата").entry.en == "readmission"
+    [out] = engine.translate_batch(["Криумчарите ги пренесоа мигрантите преку границата."], "mk", "en")
+    assert "smugglers" in out.lower() and "migrants" in out.lower()
+
+
+def test_english_plural_of_entries() -> None:
+    from publisher.translate.lexicon import english_plural
+
+    assert [english_plural(w) for w in ("smuggler", "policy", "tax", "person", "border guard",
+                                        "round of sixteen", "equipment", "monitoring")] == [
+        "smugglers", "policies", "taxes", "people", "border guards", "rounds of sixteen", "equipment", "monitoring"]

@@ -77,3 +77,8 @@ def test_press_release_senses(engine: ApertiumTranslator, mk: str, want: str) ->
 def test_grammar_switches_come_from_the_rules_file() -> None:
     rules = load_rules()
     assert all(rules.grammar[k] for k in ("negation", "negated_perfect", "past_third_person", "se_passive"))
+
+
+def test_imperfect_of_be_is_third_person(engine: ApertiumTranslator) -> None:
+    assert en(engine, "Средбата беше организирана во Скопје.") == "The meeting was organised in Skopje."
+    assert en(engine, "Тие беа присутни.") == "They were present."

@@ -13,7 +13,8 @@ file's ``[grammar]`` table). Each works on the lexical units of one line:
   "not" follows it.
 * ``past_third_person``: in the aorist and the imperfect the 2nd and 3rd person singular are
   one form; press releases do not address "you", so a 2nd person reading becomes 3rd
-  ("ИОМ организираше" = "IOM organised", not "were organising").
+  ("ИОМ организираше" = "IOM organised", not "were organising"; "Средбата беше" = "The
+  meeting was").
 * ``se_passive``: "се" + an imperfective transitive verb in the 3rd person present is the
   passive ("Законот се применува" = "The law is applied", "се градат" = "are built"), not the
   active Apertium gives ("is implementing"); after "ќе" it is "will be built". Verbs that are
@@ -84,9 +85,13 @@ def apply(stream: str, *, negation: bool, negated_perfect: bool, past_third_pers
 
     if past_third_person or imperfect_as_past:
         for u in units:
-            if u.pos != "vblex" or "lp" in u.tags:
+            if u.pos not in ("vblex", "vbser", "vbhaver") or "lp" in u.tags:
                 continue
             body = u.body
+            if u.pos != "vblex":  # беше = was (not "were"), имаше = had
+                if past_third_person and "pii" in u.tags and "p2" in u.tags and "sg" in u.tags:
+                    u.set(body.replace("<p2>", "<p3>"))
+                continue
             if past_third_person and ("aor" in u.tags or "pii" in u.tags) and "<p2><sg>" in body:
                 body = body.replace("<p2><sg>", "<p3><sg>")
             if imperfect_as_past and "pii" in u.tags:  # transfer makes imperfective past progressive

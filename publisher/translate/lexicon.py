@@ -104,6 +104,10 @@ def noun_forms(lemma: str, gender: str) -> list[tuple[str, str, str]]:
                 stems.append(lemma[:-2] + "р")
             for art in ("от", "ов", "он"):
                 out.append((lemma + art, "sg", "def"))
+            if re.search(r"[^аеиоу]а[мр]$", lemma):  # екстремизам → екстремизмот, -зми
+                alt = lemma[:-2] + lemma[-1]
+                stems.append(alt)
+                out.append((alt + "от", "sg", "def"))
             for stem in stems:
                 out += [(stem + "и", "pl", "ind"), (stem + "ите", "pl", "def")]
             syllables = sum(1 for c in lemma if c in _VOWELS)
@@ -185,6 +189,38 @@ def verb_forms(lemma: str) -> list[tuple[str, str]]:
     return out
 
 
+_IRREGULAR_PLURAL = {"man": "men", "woman": "women", "child": "children", "person": "people", "foot": "feet",
+                     "tooth": "teeth", "mouse": "mice", "knife": "knives", "wife": "wives", "life": "lives",
+                     "wolf": "wolves", "leaf": "leaves", "half": "halves", "shelf": "shelves", "thief": "thieves",
+                     "analysis": "analyses", "crisis": "crises", "thesis": "theses", "criterion": "criteria",
+                     "phenomenon": "phenomena", "sheep": "sheep", "fish": "fish", "series": "series",
+                     "species": "species", "aircraft": "aircraft"}
+_UNCOUNTABLE = frozenset("""information equipment furniture luggage baggage advice research news data evidence
+    knowledge progress cattle police staff clothes glasses trousers scissors jewellery rubbish traffic
+    transport funding housing shopping software hardware""".split())
+
+
+def english_plural(en: str) -> str:
+    """The English plural of a noun (the first word of "X of Y", else the last word)."""
+    words = en.split(" ")
+    i = words.index("of") - 1 if "of" in words[1:] else len(words) - 1
+    w = words[i]
+    low = w.lower()
+    if low in _UNCOUNTABLE or low.endswith(("ing", "ism", "ics", "ness")) or not w.isalpha():
+        return en
+    if low in _IRREGULAR_PLURAL:
+        p = _IRREGULAR_PLURAL[low]
+        w = p if w.islower() else p.capitalize()
+    elif low.endswith(("s", "x", "z", "ch", "sh")):
+        w += "es"
+    elif low.endswith("y") and low[-2:-1] not in ("a", "e", "i", "o", "u"):
+        w = w[:-1] + "ies"
+    else:
+        w += "s"
+    words[i] = w
+    return " ".join(words)
+
+
 def english_gerund(en: str) -> str:
     words = en.split(" ")
     w = words[0]
@@ -246,6 +282,8 @@ class Lexicon:
         if f is None:
             return None
         en = f.entry.en
+        if f.entry.pos == "n" and "<pl>" in f.en_tags:
+            en = english_plural(en)  # the generator leaves lemmas it does not know uninflected
         lemma = f.entry.lemma
         if surface[:1].isupper():
             lemma = lemma[:1].upper() + lemma[1:]

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 from . import grammar as grammar_rules
 
+from .lexicon import english_plural
+
 if TYPE_CHECKING:
     from .lexicon import Lexicon
 
@@ -141,6 +143,8 @@ class Rules:
             return None
         if tags and tags[0] == "n":
             tags = [t for t in tags if t not in ("m", "f", "nt")]
+            if "pl" in tags:
+                en = english_plural(en)
         elif tags and tags[0] == "vblex":
             tags = [t for t in tags if t not in ("perf", "imperf", "tv", "iv")]
         elif tags and tags[0] == "adj":
