@@ -75,7 +75,7 @@ def test_names_are_still_romanised(engine: ApertiumTranslator) -> None:
 def test_internationalisms_and_press_release_words(engine: ApertiumTranslator) -> None:
     lex = load_lexicon()
     assert lex.lookup("екстремизмот").entry.en == "extremism"
-    assert lex.lookup("реадмисијата").entry.en == "readmission"
+    assert lex.lookup("пандемиите").en_tags == "<n><pl><nom><def>"
     [out] = engine.translate_batch(["Криумчарите ги пренесоа мигрантите преку границата."], "mk", "en")
     assert "smugglers" in out.lower() and "migrants" in out.lower()
 
@@ -86,3 +86,11 @@ def test_english_plural_of_entries() -> None:
     assert [english_plural(w) for w in ("smuggler", "policy", "tax", "person", "border guard",
                                         "round of sixteen", "equipment", "monitoring")] == [
         "smugglers", "policies", "taxes", "people", "border guards", "rounds of sixteen", "equipment", "monitoring"]
+
+
+def test_feminine_plurals_in_ija_and_definite_in_ost() -> None:
+    lex = parse_lexicon("емоција\tn\temotion\nидеја\tn\tidea\nвнатрешност\tn\tinterior\n")
+    assert lex.lookup("емоции").en_tags == "<n><pl><nom><ind>"
+    assert lex.lookup("емоциите").en_tags == "<n><pl><nom><def>"
+    assert lex.lookup("идеи").entry.en == "idea"
+    assert lex.lookup("внатрешноста").en_tags == "<n><sg><nom><def>"

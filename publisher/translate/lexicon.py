@@ -69,10 +69,12 @@ def noun_forms(lemma: str, gender: str) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = [(lemma, "sg", "ind")]
     if gender == "f":
         if lemma.endswith("а"):
-            stem = lemma[:-1]
+            stem = lemma[:-2] if lemma.endswith("ја") else lemma[:-1]  # емоција → емоции, идеја → идеи
             out += [(lemma + "та", "sg", "def"), (stem + "и", "pl", "ind"), (stem + "ите", "pl", "def")]
         else:  # -ост, -ест and other consonant-final feminines
             out += [(lemma + "та", "sg", "def"), (lemma + "и", "pl", "ind"), (lemma + "ите", "pl", "def")]
+            if lemma.endswith("т"):  # младост → младоста (-тта is written -та)
+                out.append((lemma + "а", "sg", "def"))
     elif gender == "nt":
         stem = lemma[:-1]
         out.append((lemma + "то", "sg", "def"))
