@@ -82,3 +82,9 @@ def test_grammar_switches_come_from_the_rules_file() -> None:
 def test_imperfect_of_be_is_third_person(engine: ApertiumTranslator) -> None:
     assert en(engine, "Средбата беше организирана во Скопје.") == "The meeting was organised in Skopje."
     assert en(engine, "Тие беа присутни.") == "They were present."
+
+
+def test_existential_nema(engine: ApertiumTranslator) -> None:
+    assert en(engine, "Нема потреба од паника.").startswith("There is no need")
+    assert en(engine, "Немаше никакви проблеми.").startswith("There was no problems")
+    assert en(engine, "Тој нема пари.") == "He does not have money."  # a subject: possession

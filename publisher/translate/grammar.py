@@ -8,6 +8,8 @@ file's ``[grammar]`` table). Each works on the lexical units of one line:
   an n-word (никој, ништо, никогаш, никаде, ниту…) BEFORE "не" makes the "не" redundant
   in English ("Никој не дојде" = "No one came"); an n-word AFTER it becomes its "any" form
   ("не рече ништо" = "did not say anything"). "ниту X ниту Y" = "neither X nor Y".
+  A clause opening with "нема/немаше" + a noun phrase is existential ("Нема потреба" =
+  "There is no need").
 * ``negated_perfect``: "нема/немаше + participle" is the negated perfect ("нема добиено" =
   "has not received"); Apertium drops the negation. The auxiliary becomes "has"/"had" and a
   "not" follows it.
@@ -108,6 +110,9 @@ def apply(stream: str, *, negation: bool, negated_perfect: bool, past_third_pers
     if se_passive:
         _passives(units, after, dropped)
 
+    if negation:
+        _existential(units, after, dropped)
+
     if negated_perfect:
         for i, u in enumerate(units):
             if u.pos == "vbhaver" and u.options and "<neg>" in u.options[0]:
@@ -126,6 +131,29 @@ def apply(stream: str, *, negation: bool, negated_perfect: bool, past_third_pers
         out.append(after.get(i, ""))
         out.append(blanks[i + 1])
     return "".join(out)
+
+
+def _existential(units: list[_Unit], after: dict[int, str], dropped: set[int]) -> None:
+    """A clause that starts with "нема/немаше" + a noun phrase is existential: "Нема потреба"
+    = "There is no need" (Apertium: "does not Have need")."""
+    for i, u in enumerate(units[:-1]):
+        if u.pos != "vbhaver" or not u.options or "<neg>" not in u.options[0] or "p3" not in u.tags:
+            continue
+        if i > 0 and not _bound(units[i - 1]):
+            continue
+        nxt = units[i + 1]
+        if nxt.pos not in ("n", "adj", "adv", "num", "prn") or nxt.lemma in ("да", "clitic"):
+            continue
+        if nxt.pos == "prn" and "neg" not in nxt.tags:  # "нема никаков" yes, "нема тој" no
+            continue
+        past = "pii" in u.tags or "past" in u.tags
+        words = "there was no" if past else "there is no"
+        if u.src[:1].isupper():
+            words = words.capitalize()
+        dropped.add(i)
+        after[i] = f"[{words}]"
+        if nxt.pos == "prn":  # "нема никакви" = there are no
+            dropped.add(i + 1)
 
 
 def _passives(units: list[_Unit], after: dict[int, str], dropped: set[int]) -> None:
