@@ -88,3 +88,8 @@ def test_existential_nema(engine: ApertiumTranslator) -> None:
     assert en(engine, "Нема потреба од паника.").startswith("There is no need")
     assert en(engine, "Немаше никакви проблеми.").startswith("There was no problems")
     assert en(engine, "Тој нема пари.") == "He does not have money."  # a subject: possession
+
+
+def test_comparatives_and_their_case(engine: ApertiumTranslator) -> None:
+    assert en(engine, "Најголемиот град е Скопје.") == "The biggest city is Skopje."
+    assert "bigger" in en(engine, "Тоа е поголема улога.")

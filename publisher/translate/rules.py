@@ -27,7 +27,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import grammar as grammar_rules
 
@@ -66,7 +66,7 @@ class Select:
 class Rules:
     phrases: list[Phrase] = field(default_factory=list)
     select: dict[str, list[Select]] = field(default_factory=dict)
-    fixes: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    fixes: list[tuple[re.Pattern[str], Any]] = field(default_factory=list)  # (pattern, text or function)
     perfective_as_past: bool = False
     licensors: frozenset[str] = frozenset()
     clitics: frozenset[str] = frozenset()
@@ -166,6 +166,10 @@ class Rules:
         return text
 
 
+def _lowercase(m: re.Match[str]) -> str:
+    return m.group(0).lower()
+
+
 def _lemma(analysis: str) -> str:
     idx = analysis.find("<")
     return analysis if idx < 0 else analysis[:idx]
@@ -246,7 +250,9 @@ def parse_rules(data: dict, origin: str = "rules") -> Rules:
             for lemma in lemmas:
                 rules.select.setdefault(str(lemma).lower(), []).append(Select(en, frozenset(item.get("tags", []))))
         for item in data.get("fix", []):
-            rules.fixes.append((re.compile(item["find"]), str(item["replace"])))
+            lower = bool(item.get("lower", False))
+            repl = _lowercase if lower else str(item["replace"])
+            rules.fixes.append((re.compile(item["find"]), repl))
         grammar = data.get("grammar", {})
         rules.perfective_as_past = bool(grammar.get("perfective_present_as_past", False))
         rules.licensors = frozenset(str(w).lower() for w in grammar.get("licensors", []))
