@@ -54,6 +54,7 @@ class RulesError(ValueError):
 class Phrase:
     pattern: re.Pattern[str]
     en: str
+    hint: str = ""  # lowercase text every match contains: a cheap test before the regex
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,10 @@ class Rules:
     def protect(self, text: str) -> str:
         """Plain text → Apertium stream, with phrase renderings inside superblanks."""
         spans: list[tuple[int, int, str]] = []
+        low = text.lower()
         for phrase in self.phrases:
+            if phrase.hint not in low:
+                continue
             for m in phrase.pattern.finditer(text):
                 if all(m.end() <= s or m.start() >= e for s, e, _ in spans):
                     spans.append((m.start(), m.end(), phrase.en))
@@ -241,7 +245,7 @@ def parse_rules(data: dict, origin: str = "rules") -> Rules:
             forms = item["mk"] if isinstance(item["mk"], list) else [item["mk"]]
             for form in forms:
                 pattern = _phrase_pattern(str(form), bool(item.get("exact", False)))
-                rules.phrases.append(Phrase(pattern, str(item["en"])))
+                rules.phrases.append(Phrase(pattern, str(item["en"]), str(form).split()[0][1:].lower()))
         for item in data.get("select", []):
             lemmas = item["mk"] if isinstance(item["mk"], list) else [item["mk"]]
             en = str(item["en"])
