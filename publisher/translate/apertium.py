@@ -41,6 +41,7 @@ from pathlib import Path
 from .base import EngineError, EngineUnavailable, TranslatorBase
 from .options import ApertiumOptions
 from .rules import Rules, escape, load_rules, unformat
+from .lexicon import load_lexicon
 from .translit import transliterate_mk
 
 INSTALL_HINT = "install Debian's packages: apt-get install apertium apertium-mkd-eng"
@@ -226,12 +227,14 @@ class ApertiumTranslator(TranslatorBase):
 
     name = "apertium"
 
-    def __init__(self, options: ApertiumOptions, *, use_rules: bool = True):
+    def __init__(self, options: ApertiumOptions, *, use_rules: bool = True, use_lexicon: bool | None = None):
         self.options = options
         self.max_chars = options.max_chars
         self.pairs = frozenset(tuple(key.split("-", 1)) for key in options.pairs)  # type: ignore[misc]
         self.use_rules = use_rules
         self.rules: Rules = load_rules(options.rules) if use_rules else Rules()
+        if use_rules if use_lexicon is None else use_lexicon:
+            self.rules.lexicon = load_lexicon()
         self._pipes: dict[str, tuple[_Pipe, _Pipe | None]] = {}
         self._done: dict[tuple[str, str], str] = {}  # lines finished in a batch that then failed
         self._tried_once: set[tuple[str, str]] = set()  # stuck in a pipelined pass: one retry left

@@ -27,12 +27,23 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import grammar as grammar_rules
+
+from .lexicon import english_plural
+
+if TYPE_CHECKING:
+    from .lexicon import Lexicon
 
 _LU = re.compile(r"\^((?:\\.|[^\\$])*)\$")
 _SPLIT_SLASH = re.compile(r"(?<!\\)/")
 _TAG = re.compile(r"<([^>]+)>")
 _STREAM_SPECIAL = re.compile(r"([\\^$@\[\]{}/<>*#])")
 _PROTECT_CHARS = re.compile(r"[*#@]")
+
+
+GRAMMAR_SWITCHES = ("negation", "negated_perfect", "past_third_person", "imperfect_as_past", "se_passive")
 
 
 class RulesError(ValueError):
@@ -43,6 +54,7 @@ class RulesError(ValueError):
 class Phrase:
     pattern: re.Pattern[str]
     en: str
+    hint: str = ""  # lowercase text every match contains: a cheap test before the regex
 
 
 @dataclass(frozen=True)
@@ -55,16 +67,21 @@ class Select:
 class Rules:
     phrases: list[Phrase] = field(default_factory=list)
     select: dict[str, list[Select]] = field(default_factory=dict)
-    fixes: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    fixes: list[tuple[re.Pattern[str], Any]] = field(default_factory=list)  # (pattern, text or function)
     perfective_as_past: bool = False
     licensors: frozenset[str] = frozenset()
     clitics: frozenset[str] = frozenset()
+    grammar: dict[str, bool] = field(default_factory=dict)  # grammar.apply's switches
+    lexicon: Lexicon | None = None  # the supplementary lexicon for unknown words (lexicon.py)
 
     # -- source side -------------------------------------------------------------------
     def protect(self, text: str) -> str:
         """Plain text → Apertium stream, with phrase renderings inside superblanks."""
         spans: list[tuple[int, int, str]] = []
+        low = text.lower()
         for phrase in self.phrases:
+            if phrase.hint not in low:
+                continue
             for m in phrase.pattern.finditer(text):
                 if all(m.end() <= s or m.start() >= e for s, e, _ in spans):
                     spans.append((m.start(), m.end(), phrase.en))
@@ -79,7 +96,7 @@ class Rules:
 
     # -- between analysis and transfer ---------------------------------------------------
     def select_senses(self, stream: str) -> str:
-        if not self.select and not self.perfective_as_past:
+        if not self.select and not self.perfective_as_past and self.lexicon is None and not self.grammar:
             return stream
         units = list(_LU.finditer(stream))
         out, pos, prev_lemmas = [], 0, []
@@ -90,6 +107,8 @@ class Rules:
             pos = m.end()
             prev_lemmas.append(_lemma(m.group(1)).lower())
         out.append(stream[pos:])
+        if any(self.grammar.values()):
+            return grammar_rules.apply("".join(out), **self.grammar)
         return "".join(out)
 
     def _rewrite(self, body: str, prev: list[str]) -> str:
@@ -97,6 +116,11 @@ class Rules:
         if len(parts) < 2:
             return body
         src, options = parts[0], parts[1:]
+        if self.lexicon is not None and options[0][:1] in "*@":
+            found = self._from_lexicon(src, options)
+            if found is None:
+                return body
+            src, options = found
         lemma = _lemma(src).lower().lstrip("#")
         src_tags = set(_TAG.findall(src))
         for rule in self.select.get(lemma, ()):
@@ -107,6 +131,29 @@ class Rules:
             src = src.replace("<pres>", "<aor>", 1)
             options = [o.replace("<pres>", "<aor>", 1) for o in options]
         return "/".join([src, *options])
+
+    def _from_lexicon(self, src: str, options: list[str]) -> tuple[str, list[str]] | None:
+        assert self.lexicon is not None
+        if options[0].startswith("*"):  # the analyser lacks the word: its form is all we have
+            unit = self.lexicon.unit(unformat(src.lstrip("*")))
+            if unit is None:
+                return None
+            src, _, target = unit.partition("/")
+            return src, [target]
+        target = options[0][1:]  # "@lemma<tags>": analysed, but the bilingual dictionary lacks it
+        tags = _TAG.findall(target)
+        en = self.lexicon.translate_lemma(unformat(_lemma(target)), tags)
+        if en is None:
+            return None
+        if tags and tags[0] == "n":
+            tags = [t for t in tags if t not in ("m", "f", "nt")]
+            if "pl" in tags:
+                en = english_plural(en)
+        elif tags and tags[0] == "vblex":
+            tags = [t for t in tags if t not in ("perf", "imperf", "tv", "iv")]
+        elif tags and tags[0] == "adj":
+            tags = ["adj", "sint", *tags[1:]]
+        return src, [escape(en) + "".join(f"<{t}>" for t in tags)]
 
     def _licensed(self, prev: list[str]) -> bool:
         for lemma in reversed(prev[-4:]):
@@ -121,6 +168,10 @@ class Rules:
         for pattern, repl in self.fixes:
             text = pattern.sub(repl, text)
         return text
+
+
+def _lowercase(m: re.Match[str]) -> str:
+    return m.group(0).lower()
 
 
 def _lemma(analysis: str) -> str:
@@ -194,7 +245,7 @@ def parse_rules(data: dict, origin: str = "rules") -> Rules:
             forms = item["mk"] if isinstance(item["mk"], list) else [item["mk"]]
             for form in forms:
                 pattern = _phrase_pattern(str(form), bool(item.get("exact", False)))
-                rules.phrases.append(Phrase(pattern, str(item["en"])))
+                rules.phrases.append(Phrase(pattern, str(item["en"]), str(form).split()[0][1:].lower()))
         for item in data.get("select", []):
             lemmas = item["mk"] if isinstance(item["mk"], list) else [item["mk"]]
             en = str(item["en"])
@@ -203,11 +254,14 @@ def parse_rules(data: dict, origin: str = "rules") -> Rules:
             for lemma in lemmas:
                 rules.select.setdefault(str(lemma).lower(), []).append(Select(en, frozenset(item.get("tags", []))))
         for item in data.get("fix", []):
-            rules.fixes.append((re.compile(item["find"]), str(item["replace"])))
+            lower = bool(item.get("lower", False))
+            repl = _lowercase if lower else str(item["replace"])
+            rules.fixes.append((re.compile(item["find"]), repl))
         grammar = data.get("grammar", {})
         rules.perfective_as_past = bool(grammar.get("perfective_present_as_past", False))
         rules.licensors = frozenset(str(w).lower() for w in grammar.get("licensors", []))
         rules.clitics = frozenset(str(w).lower() for w in grammar.get("clitics", []))
+        rules.grammar = {key: bool(grammar.get(key, False)) for key in GRAMMAR_SWITCHES}
     except (KeyError, TypeError, re.error) as exc:
         raise RulesError(f"{origin}: bad rule ({exc!r})") from None
     # longest forms first, so "Министерството за внатрешни работи" wins over "Министерството"
