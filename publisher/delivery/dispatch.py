@@ -94,8 +94,10 @@ def backoff(options: MailSettings, attempts: int) -> dt.timedelta:
 
 
 def _batch_limit(options: MailSettings) -> int:
-    """Never claim more than the rate limit lets us send in half the lease."""
-    return max(1, min(options.batch_size, int(options.lease_seconds * options.rate_per_second / 2)))
+    """Never claim more than the rate limit lets us send in half the lease (the connections of
+    a pool share the rate)."""
+    rate = options.rate_per_second / max(1, options.connections)
+    return max(1, min(options.batch_size, int(options.lease_seconds * rate / 2)))
 
 
 def dispatch_pending(
@@ -117,10 +119,31 @@ def dispatch_pending(
     """Send due rows (all, or one ``message_key``'s) until none is due. With
     ``wait_for_retries`` keep going (sleeping ``poll_seconds``) until nothing is queued or
     waiting for a retry. ``prepare(batch)``, if given, is called with each claimed batch before
-    any of it is rendered (the renderer loads the batch's subscribers in one query)."""
-    dispatcher = _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep)
-    dispatcher.prepare = prepare
-    return dispatcher.run(wait_for_retries, poll_seconds)
+    any of it is rendered (the renderer loads the batch's subscribers in one query).
+
+    ``options.connections`` > 1 and a transport that can open siblings (``SmtpTransport``):
+    that many connections, each in its own thread with its own claims (owner ``OWNER#k``) and
+    its own "handed over" row, sharing the transport's rate limit (see pool.py)."""
+    from .pool import transports_for
+
+    transports = transports_for(transport, options.connections)
+    if len(transports) == 1:
+        dispatcher = _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep)
+        dispatcher.prepare = prepare
+        dispatcher.recover()
+        return dispatcher.run(wait_for_retries, poll_seconds)
+    from .pool import run_pool
+
+    def make(k: int, conn: Transport, tick: Callable[[DispatchReport], None],
+             halt: Callable[[], bool]) -> _Dispatcher:
+        worker = _Dispatcher(store, conn, render, options, f"{owner}#{k}", message_key, stop, tick, clock, sleep)
+        worker.prepare, worker.halted = prepare, halt
+        return worker
+
+    first = _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep)
+    first.recover()  # once, before any connection claims
+    return run_pool(first.report, transports, make, progress,
+                    lambda worker: worker.run(wait_for_retries, poll_seconds), store, message_key)
 
 
 class _Dispatcher:
@@ -130,9 +153,10 @@ class _Dispatcher:
         self.progress, self.clock, self.sleep = progress, clock, sleep
         self.report = DispatchReport()
         self.prepare: Callable[[list[Delivery]], None] | None = None
+        self.halted: Callable[[], bool] = lambda: False  # a pool stops its workers when one of them fails
 
     def stopping(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
+        return (self.stop is not None and self.stop.is_set()) or self.halted()
 
     def _tick(self) -> None:
         if self.progress is not None:
@@ -140,7 +164,6 @@ class _Dispatcher:
 
     def run(self, wait_for_retries: bool, poll_seconds: float) -> DispatchReport:
         report = self.report
-        self.recover()
         lease = dt.timedelta(seconds=self.options.lease_seconds)
         while not self.stopping():
             if self.store.get_control("sending").get("paused"):

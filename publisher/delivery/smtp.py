@@ -19,6 +19,7 @@ import logging
 import re
 import smtplib
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from typing import Self
@@ -37,20 +38,24 @@ def _text(reply: bytes | str) -> str:
 
 
 class RateLimiter:
-    """At most ``rate`` events per second, evenly spaced (a bucket of one)."""
+    """At most ``rate`` events per second, evenly spaced (a bucket of one). Shared by the
+    connections of a pool (``SmtpTransport.sibling``): each caller books the next free slot
+    under a lock, then sleeps until it outside the lock."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.interval = 1.0 / rate
         self.clock, self.sleep = clock, sleep
         self._next: float | None = None
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
-        now = self.clock()
-        if self._next is not None and self._next > now:
-            self.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        with self._lock:
+            now = self.clock()
+            slot = now if self._next is None or self._next <= now else self._next
+            self._next = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
 
 
 class SmtpTransport:
@@ -75,9 +80,19 @@ class SmtpTransport:
         self._context = ssl_context
         self.max_messages_per_connection = max_messages_per_connection
         self.limiter = RateLimiter(options.rate_per_second, clock, sleep)
+        self._clock, self._sleep = clock, sleep
         self._conn: smtplib.SMTP | None = None
         self._sent_on_conn = 0
         self.connections = 0  # opened so far (tests and logs)
+
+    def sibling(self) -> SmtpTransport:
+        """Another connection to the same server with the same settings, sharing this one's
+        rate limit (``[mail] connections``: dispatch gives each connection its own claims)."""
+        other = SmtpTransport(self.options, self._password, ssl_context=self._context,
+                              max_messages_per_connection=self.max_messages_per_connection,
+                              clock=self._clock, sleep=self._sleep)
+        other.limiter = self.limiter
+        return other
 
     # ------------------------------------------------------------------ connection
     def _tls(self) -> ssl.SSLContext:
