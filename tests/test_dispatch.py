@@ -317,3 +317,26 @@ def test_the_connections_of_a_pool_share_one_rate_limit():
         t.join()
     # 12 sends at 10/s spread over the three connections: the last starts 1.1 s after the first
     assert now[0] >= 1.1 - 1e-9
+
+
+def test_pipelined_handover_withdraws_a_message_whose_recipient_left_before_its_final_dot(store, server):
+    """The "handed over" mark of a row commits while its message goes out; the final dot waits
+    for it. Someone who unsubscribes after the claim gets nothing: the commit skips the row
+    and the connection is dropped before the dot."""
+    ids = queue(store, "k", 6)
+
+    def render(delivery):
+        if delivery.recipient == "u3@example.org":  # leaves between the claim and the handover
+            store.set_subscriber_status(ids[3], SubscriberStatus.UNSUBSCRIBED)
+        return render_delivery(delivery)
+
+    opts = mail(server.port)
+    transport = SmtpTransport(opts)
+    report = dispatch_pending(store, transport, render, opts, "t")
+    transport.close()
+    assert (report.sent, report.skipped, report.lost_claims) == (5, 1, 0)
+    assert "u3@example.org" not in server.counts() and "u3@example.org" not in server.message_ids()
+    assert len(server.counts()) == 5 and set(server.counts().values()) == {1}
+    rows = {d.recipient: d for d in store.list_deliveries()}
+    assert rows["u3@example.org"].status is DeliveryStatus.SKIPPED and rows["u3@example.org"].reason == "unsubscribed"
+    assert transport.connections == 2  # the withdrawn message cost its connection

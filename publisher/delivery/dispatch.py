@@ -32,12 +32,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..models import Delivery
 from ..store.ledger import Handover
 from .base import OutgoingMessage, SendError, Transport
 from .options import MailSettings
+from .smtp import Withdrawn
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,7 @@ class _Dispatcher:
         self.report = DispatchReport()
         self.prepare: Callable[[list[Delivery]], None] | None = None
         self.halted: Callable[[], bool] = lambda: False  # a pool stops its workers when one of them fails
+        self.writer: ThreadPoolExecutor | None = None  # the ledger commits of a pipelining transport
 
     def stopping(self) -> bool:
         return (self.stop is not None and self.stop.is_set()) or self.halted()
@@ -163,6 +166,14 @@ class _Dispatcher:
             self.progress(self.report)
 
     def run(self, wait_for_retries: bool, poll_seconds: float) -> DispatchReport:
+        try:
+            return self._run(wait_for_retries, poll_seconds)
+        finally:
+            if self.writer is not None:  # wait for the last ledger commit
+                self.writer.shutdown(wait=True)
+                self.writer = None
+
+    def _run(self, wait_for_retries: bool, poll_seconds: float) -> DispatchReport:
         report = self.report
         lease = dt.timedelta(seconds=self.options.lease_seconds)
         while not self.stopping():
@@ -260,43 +271,62 @@ class _Dispatcher:
                 log.exception("preparing a batch of %d deliveries failed", len(batch))
         queue = deque(batch)
         current = self._begun(queue)
+        commit: _Commit | None = None  # pipelined: the commit that hands ``current`` over, still running
         while current is not None:
             delivery, message = current
             if self.stopping():  # marked, but not handed to the transport yet: give it back too
-                queue.appendleft(delivery)
+                if commit is None or commit.began():
+                    queue.appendleft(delivery)
                 break
             try:
-                self.transport.send(message)
+                if commit is None:
+                    self.transport.send(message)
+                else:
+                    self.transport.send(message, ready=commit.began)
+            except Withdrawn:  # the commit said skipped or lost: the dot never went out
+                current, commit = self._begun(queue), None
+                continue
             except SendError as exc:
-                self.failure(delivery, exc, message.message_id)
-                current = self._begun(queue)
+                if commit is None or commit.began():
+                    self.failure(delivery, exc, message.message_id)
+                current, commit = self._begun(queue), None
             except Exception as exc:
                 log.exception("transport %s crashed on delivery %s", getattr(self.transport, "name", "?"), delivery.id)
-                self.failure(delivery, SendError(f"transport error: {type(exc).__name__}: {exc}", transient=True),
-                             message.message_id)
-                current = self._begun(queue)
+                if commit is None or commit.began():
+                    self.failure(delivery, SendError(f"transport error: {type(exc).__name__}: {exc}",
+                                                     transient=True), message.message_id)
+                current, commit = self._begun(queue), None
             else:
-                current = self.success(delivery, message, queue)
+                current, commit = self.success(delivery, message, queue)
             self._tick()
         self.release(queue)
 
     def success(self, delivery: Delivery, message: OutgoingMessage, queue: deque[Delivery]):
+        """The server took ``delivery``. Mark it sent and hand the next row over in one commit:
+        (next row, None) once committed, or, with a pipelining transport, (next row, the commit
+        still running): its message goes out while the commit runs, and its final dot only once
+        the commit is done (so never two messages of this connection in flight)."""
+        self.report.sent += 1  # the server took it, whatever the ledger says now
         following = None if self.stopping() else self._rendered(queue)
         if following is None:
-            ok, began = self.store.mark_sent(delivery, message.message_id), False
-        else:
-            ok, began = self.store.mark_sent_and_begin(delivery, message.message_id, following[0],
-                                                       following[1].message_id)
-        self.report.sent += 1  # the server took it, whatever the ledger says now
+            self._sent(delivery, self.store.mark_sent(delivery, message.message_id))
+            return None, None
+        args = (delivery, message.message_id, following[0], following[1].message_id)
+        if getattr(self.transport, "pipelines", False):
+            if self.writer is None:
+                self.writer = ThreadPoolExecutor(1, thread_name_prefix=f"ledger-{self.owner}")
+            return following, _Commit(self, delivery, self.writer.submit(self.store.mark_sent_and_begin, *args))
+        ok, began = self.store.mark_sent_and_begin(*args)
+        self._sent(delivery, ok)
+        if self._handover(began):
+            return following, None
+        return self._begun(queue), None
+
+    def _sent(self, delivery: Delivery, ok: bool) -> None:
         if not ok:
             self.report.lost_claims += 1
             log.warning("delivery %s was sent but its claim had been taken over (lease %ss too short?)",
                         delivery.id, self.options.lease_seconds)
-        if following is None:
-            return None
-        if self._handover(began):
-            return following
-        return self._begun(queue)
 
     def failure(self, delivery: Delivery, exc: SendError, message_id: str | None = None) -> None:
         report, options = self.report, self.options
@@ -341,6 +371,22 @@ class _Dispatcher:
         for delivery in queue:
             if self.store.release_claim(delivery):
                 self.report.released += 1
+
+
+class _Commit:
+    """The running commit "sent (previous row) + handed over (this row)"; ``began()`` waits
+    for it once and says whether this row may be handed over (the transport's ``ready``)."""
+
+    def __init__(self, dispatcher: _Dispatcher, previous: Delivery, future: Future):
+        self.dispatcher, self.previous, self.future = dispatcher, previous, future
+        self._began: bool | None = None
+
+    def began(self) -> bool:
+        if self._began is None:
+            ok, handover = self.future.result()
+            self.dispatcher._sent(self.previous, ok)
+            self._began = self.dispatcher._handover(handover)
+        return self._began
 
 
 __all__ = ["DispatchReport", "backoff", "dispatch_pending"]

@@ -60,6 +60,7 @@ class RateLimiter:
 
 class SmtpTransport:
     name = "smtp"
+    pipelines = True  # send() takes ``ready``: dispatch overlaps its ledger commit with the message
 
     def __init__(
         self,
@@ -162,7 +163,14 @@ class SmtpTransport:
         self.close()
 
     # ------------------------------------------------------------------ sending
-    def send(self, message: OutgoingMessage) -> None:
+    def send(self, message: OutgoingMessage, ready: Callable[[], bool] | None = None) -> None:
+        """Send one message; return once the server answered 250 to the end of DATA.
+
+        ``ready`` (dispatch's pipelining): called after MAIL, RCPT, DATA and the whole body went
+        out, *before* the terminating dot. Only if it returns true is the dot sent; otherwise the
+        connection is dropped without it (no server takes a message without the final dot) and
+        :class:`Withdrawn` is raised. Dispatch commits the ledger's "handed over" mark while
+        the server reads the message, and lets the dot go only once that commit is done."""
         self.limiter.wait()
         if self._conn is not None and self._sent_on_conn >= self.max_messages_per_connection:
             self.close()
@@ -171,7 +179,7 @@ class SmtpTransport:
             if self._conn is None:
                 self._conn = self._open()
             try:
-                self._transaction(self._conn, message)
+                self._transaction(self._conn, message, ready)
             except _Stale:
                 self._drop()
                 if reused and attempt == 1:
@@ -181,7 +189,8 @@ class SmtpTransport:
             self._sent_on_conn += 1
             return
 
-    def _transaction(self, conn: smtplib.SMTP, message: OutgoingMessage) -> None:
+    def _transaction(self, conn: smtplib.SMTP, message: OutgoingMessage,
+                     ready: Callable[[], bool] | None = None) -> None:
         mail_options: list[str] = []
         if not message.data.isascii() and conn.has_extn("8bitmime"):
             mail_options.append("BODY=8BITMIME")
@@ -213,8 +222,21 @@ class SmtpTransport:
                 self._reset(code)
                 raise self._error("DATA", code, reply, message)
             body = _LEADING_DOT.sub(b"..", message.data)
-            conn.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-        except SendError:
+            body += b"" if body.endswith(b"\r\n") else b"\r\n"
+            if ready is None:
+                conn.send(body + b".\r\n")
+            else:
+                conn.send(body)
+                try:
+                    go = ready()
+                except BaseException:
+                    self._drop()  # mid-DATA: this connection cannot be used again
+                    raise
+                if not go:  # the ledger says no: leave without the dot, nothing is delivered
+                    self._drop()
+                    raise Withdrawn(f"message to {message.recipient} withdrawn before the end of DATA")
+                conn.send(b".\r\n")
+        except (SendError, Withdrawn):
             raise
         except (OSError, smtplib.SMTPException) as exc:  # before the terminator: the server cannot have it
             self._drop()
@@ -247,6 +269,10 @@ class SmtpTransport:
         bounce = not transient and stage == "RCPT TO" and code in BOUNCE_CODES
         return SendError(f"{stage} <{message.recipient}>: {code} {text}", transient=transient, code=code,
                          reply=text, bounce=bounce, stage=stage)
+
+
+class Withdrawn(Exception):
+    """``ready()`` said no: the message was abandoned before its final dot (not delivered)."""
 
 
 class _Stale(Exception):
