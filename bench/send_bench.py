@@ -143,7 +143,8 @@ def round_key(r: int) -> str:
     return f"digest:en:daily:2026-12-{r + 1:02d}"
 
 
-def prepare(n: int, rounds: int, db_url: str | None, folder: Path, dkim_key: Path | None):  # type: ignore[no-untyped-def]
+def prepare(n: int, rounds: int, db_url: str | None, folder: Path, dkim_key: Path | None,  # type: ignore[no-untyped-def]
+            signer: str = "fast"):
     """A fresh store with one digest per round queued for its share of n subscribers, the real
     renderer, and the bytes of one rendered message (the ceiling sends those)."""
     store = fresh_store(db_url, folder)
@@ -153,7 +154,7 @@ def prepare(n: int, rounds: int, db_url: str | None, folder: Path, dkim_key: Pat
         store.enqueue(round_key(r), "digest", "en", {"releases": ids, "period": f"2026-12-{r + 1:02d}",
                                                      "frequency": "daily"}, recipients[r::rounds])
     queued = time.perf_counter() - t0
-    renderer = real_renderer(store, folder, dkim_key)
+    renderer = real_renderer(store, folder, dkim_key, signer)
     for r in range(rounds):  # build each round's template now (once per message, not per recipient)
         [first] = store.list_deliveries(message_key=round_key(r), limit=1)
         data = renderer.render(first).data
@@ -176,12 +177,12 @@ def dispatch_round(port: int, store: Store, renderer, key: str, connections: int
     return elapsed, report.sent
 
 
-def sender_child(db_url: str, port: int, connections: int, dkim_key: str | None) -> None:
+def sender_child(db_url: str, port: int, connections: int, dkim_key: str | None, signer: str) -> None:
     """A sender process for --processes: dispatch each message key read from stdin; print
     one JSON line per key (started and finished on the wall clock, sent)."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(db_url)
-        renderer = real_renderer(store, Path(tmp), Path(dkim_key) if dkim_key else None)
+        renderer = real_renderer(store, Path(tmp), Path(dkim_key) if dkim_key else None, signer)
         print("READY", flush=True)
         for line in sys.stdin:
             key = line.strip()
@@ -194,9 +195,10 @@ def sender_child(db_url: str, port: int, connections: int, dkim_key: str | None)
 class Senders:
     """--processes P sender processes, started once, each dispatching the same key at once."""
 
-    def __init__(self, count: int, db_url: str, port: int, connections: int, dkim_key: Path | None):
+    def __init__(self, count: int, db_url: str, port: int, connections: int, dkim_key: Path | None, signer: str):
         command = [sys.executable, __file__, "--sender-child", "--db-url", db_url, "--port", str(port),
-                   "--connections", str(connections)] + (["--dkim-key", str(dkim_key)] if dkim_key else [])
+                   "--connections", str(connections), "--dkim-signer", signer]
+        command += ["--dkim-key", str(dkim_key)] if dkim_key else []
         self.procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
                       for _ in range(count)]
         for proc in self.procs:
@@ -257,7 +259,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="alternating ceiling/dispatch rounds")
     parser.add_argument("--connections", type=int, default=1, help="[mail] connections of each sender")
     parser.add_argument("--processes", type=int, default=1, help="sender processes at once (PostgreSQL)")
-    parser.add_argument("--dkim", action="store_true", help="sign every message (fast signer)")
+    parser.add_argument("--dkim", action="store_true", help="sign every message")
+    parser.add_argument("--dkim-signer", choices=["fast", "dkimpy"], default="fast", help="[dkim] signer")
     parser.add_argument("--memory-rows", type=int, default=0)
     parser.add_argument("--db-url", default=None, help="PostgreSQL URL of an empty migrated database")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
@@ -269,7 +272,7 @@ def main() -> None:
         memory_child(args.memory_rows, args.db_url)
         return
     if args.sender_child:
-        sender_child(args.db_url, args.port, args.connections, args.dkim_key)
+        sender_child(args.db_url, args.port, args.connections, args.dkim_key, args.dkim_signer)
         return
     if args.processes > 1 and not args.db_url:
         parser.error("--processes > 1 needs --db-url (PostgreSQL)")
@@ -284,8 +287,9 @@ def main() -> None:
                 dkim_key = Path(tmp) / "dkim.pem"
                 subprocess.run(["openssl", "genrsa", "-traditional", "-out", str(dkim_key), "2048"], check=True,
                                capture_output=True)
-            store, renderer, data, queued = prepare(args.messages, args.rounds, args.db_url, Path(tmp), dkim_key)
-            senders = Senders(args.processes, args.db_url, port, args.connections, dkim_key) \
+            store, renderer, data, queued = prepare(args.messages, args.rounds, args.db_url, Path(tmp), dkim_key,
+                                                    args.dkim_signer)
+            senders = Senders(args.processes, args.db_url, port, args.connections, dkim_key, args.dkim_signer) \
                 if args.processes > 1 else None
             try:
                 for r in range(args.rounds):
@@ -309,7 +313,7 @@ def main() -> None:
     assert sent == args.messages and counts == {"sent": args.messages}, (sent, counts)
     backend = "postgresql" if args.db_url else "sqlite"
     ceiling_rate, ours = args.messages / ceiling_s, args.messages / dispatch_s
-    print(f"message size            {len(data):,} bytes{' (DKIM-signed)' if args.dkim else ''}; {args.messages:,} "
+    print(f"message size            {len(data):,} bytes{f' (DKIM-signed, {args.dkim_signer})' if args.dkim else ''}; {args.messages:,} "
           f"messages in {args.rounds} rounds; store {backend}; {args.processes} process(es) x "
           f"{args.connections} connection(s)")
     print(f"ceiling (plain smtplib) {ceiling_rate:,.0f} msg/s over {raw} connection(s) ({ceiling_s:.1f}s)")
