@@ -1,7 +1,7 @@
 """A real sender process for the kill test: Store + SmtpTransport + dispatch_pending.
 
     python tests/sender_process.py DB_URL SMTP_PORT [--owner NAME] [--on-ambiguous hold|resend]
-                                   [--batch N] [--lease SECONDS]
+                                   [--batch N] [--lease SECONDS] [--connections N]
 
 Prints READY once the store and transport exist (just before dispatching), then one JSON line
 with the report when the queue is done. The test kills it with SIGKILL at random moments.
@@ -33,10 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--on-ambiguous", choices=["hold", "resend"], default="hold")
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--lease", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=1)
     args = parser.parse_args(argv)
     options = MailSettings(
         transport="smtp", smtp_port=args.smtp_port, rate_per_second=10_000, batch_size=args.batch,
         lease_seconds=args.lease, on_ambiguous=args.on_ambiguous, retry_seconds=0, timeout_seconds=10,
+        connections=args.connections,
     )
     store = Store(args.db_url)
     transport = SmtpTransport(options)

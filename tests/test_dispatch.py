@@ -250,3 +250,93 @@ def test_outbox_dispatch_writes_one_file_per_message_and_resend_overwrites(store
     files = list((tmp_path / "outbox").iterdir())
     assert len(files) == 4
     assert Counter(b"To: u" in f.read_bytes() for f in files) == {True: 4}
+
+
+def test_a_pool_of_connections_sends_each_message_once_with_its_own_claims(store, server):
+    queue(store, "digest:en:daily:pool", 45)
+    ticks = []
+    opts = mail(server.port, batch_size=4, connections=3)
+    transport = SmtpTransport(opts)
+    report = dispatch_pending(store, transport, render_delivery, opts, "pool", progress=ticks.append)
+    transport.close()
+    assert (report.sent, report.failed, report.held, report.lost_claims) == (45, 0, 0, 0)
+    assert report.remaining == {"queued": 0, "retry": 0, "sending": 0}
+    counts = server.counts()
+    assert len(counts) == 45 and set(counts.values()) == {1}
+    assert max(t.sent for t in ticks) == 45  # progress sees the sum of the connections
+    received = {m.recipients[0]: m.message_id for m in server.received()}
+    assert all(d.message_id == received[d.recipient] for d in store.list_deliveries(limit=100))
+
+
+def test_a_pool_stops_between_messages_and_gives_the_rest_back(store, server):
+    queue(store, "k", 60)
+    stop = threading.Event()
+
+    def progress(report):
+        if report.sent >= 5:
+            stop.set()
+
+    opts = mail(server.port, batch_size=10, connections=3)
+    with SmtpTransport(opts) as transport:
+        report = dispatch_pending(store, transport, render_delivery, opts, "p", stop=stop, progress=progress)
+    counts = store.delivery_counts()
+    assert report.stopped and counts.get("sending", 0) == 0
+    assert counts["sent"] == report.sent == len(server.received()) and counts["queued"] == 60 - report.sent
+    assert report.released >= 1  # claimed, not yet handed over: given back
+    with SmtpTransport(opts) as transport:
+        rest = dispatch_pending(store, transport, render_delivery, opts, "p")
+    assert rest.sent == 60 - report.sent and set(server.counts().values()) == {1} and len(server.counts()) == 60
+
+
+def test_the_connections_of_a_pool_share_one_rate_limit():
+    lock = threading.Lock()
+    now = [0.0]
+
+    def clock():
+        with lock:
+            return now[0]
+
+    def sleep(seconds):  # virtual time: sleeping moves the clock
+        with lock:
+            now[0] = max(now[0], clock_at[threading.get_ident()] + seconds)
+
+    clock_at: dict[int, float] = {}
+
+    def worker(transport):
+        for _ in range(4):
+            clock_at[threading.get_ident()] = clock()
+            transport.limiter.wait()
+
+    first = SmtpTransport(mail(rate_per_second=10), clock=clock, sleep=sleep)
+    pool = [first, first.sibling(), first.sibling()]
+    assert all(t.limiter is first.limiter for t in pool)
+    threads = [threading.Thread(target=worker, args=(t,)) for t in pool]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # 12 sends at 10/s spread over the three connections: the last starts 1.1 s after the first
+    assert now[0] >= 1.1 - 1e-9
+
+
+def test_pipelined_handover_withdraws_a_message_whose_recipient_left_before_its_final_dot(store, server):
+    """The "handed over" mark of a row commits while its message goes out; the final dot waits
+    for it. Someone who unsubscribes after the claim gets nothing: the commit skips the row
+    and the connection is dropped before the dot."""
+    ids = queue(store, "k", 6)
+
+    def render(delivery):
+        if delivery.recipient == "u3@example.org":  # leaves between the claim and the handover
+            store.set_subscriber_status(ids[3], SubscriberStatus.UNSUBSCRIBED)
+        return render_delivery(delivery)
+
+    opts = mail(server.port)
+    transport = SmtpTransport(opts)
+    report = dispatch_pending(store, transport, render, opts, "t")
+    transport.close()
+    assert (report.sent, report.skipped, report.lost_claims) == (5, 1, 0)
+    assert "u3@example.org" not in server.counts() and "u3@example.org" not in server.message_ids()
+    assert len(server.counts()) == 5 and set(server.counts().values()) == {1}
+    rows = {d.recipient: d for d in store.list_deliveries()}
+    assert rows["u3@example.org"].status is DeliveryStatus.SKIPPED and rows["u3@example.org"].reason == "unsubscribed"
+    assert transport.connections == 2  # the withdrawn message cost its connection

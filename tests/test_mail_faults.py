@@ -327,3 +327,24 @@ def test_the_transport_says_which_answers_are_unclear(smtp):
                 ambiguous, transient, stage, permanent), name
         transport.send(message("ok"))  # the connection is re-opened after each unclear one
     assert sorted(copies(smtp)) == ["ok", "slow", "stored"]
+
+
+def test_a_pool_of_connections_through_the_cli_sends_each_once_and_holds_what_had_no_answer(site, smtp, app_for):
+    """`[mail] connections = 3` through `send dispatch` and the real renderer: every recipient
+    once, one Message-ID each; a 550 stays failed, a drop after DATA is held, a leaver skipped."""
+    app = app_for(connections=3, batch_size=4)
+    store = app.store
+    r1 = seed(store)["r1"]
+    ids = people(store, *(f"p{i}" for i in range(20)), "bad", "cut", "gone")
+    queue_release(store, ids, r1.id)
+    store.set_subscriber_status(ids["gone"], SubscriberStatus.UNSUBSCRIBED)
+    smtp.reply("bad@example.org", rcpt="550 5.1.1 no such user")
+    smtp.reply("cut@example.org", drop="after")
+    cli(site, "send", "dispatch")
+    rows = rows_of(store)
+    assert copies(smtp) == {**{f"p{i}": 1 for i in range(20)}, "cut": 1}
+    assert all(rows[f"p{i}"].status is DeliveryStatus.SENT for i in range(20))
+    assert (rows["bad"].status, rows["bad"].reason) == (DeliveryStatus.FAILED, "permanent")
+    assert (rows["cut"].status, rows["cut"].reason) == (DeliveryStatus.HELD, "ambiguous")
+    assert (rows["gone"].status, rows["gone"].reason) == (DeliveryStatus.SKIPPED, "unsubscribed")
+    one_message_id_per_delivery(smtp, rows)

@@ -32,12 +32,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..models import Delivery
 from ..store.ledger import Handover
 from .base import OutgoingMessage, SendError, Transport
 from .options import MailSettings
+from .smtp import Withdrawn
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +96,10 @@ def backoff(options: MailSettings, attempts: int) -> dt.timedelta:
 
 
 def _batch_limit(options: MailSettings) -> int:
-    """Never claim more than the rate limit lets us send in half the lease."""
-    return max(1, min(options.batch_size, int(options.lease_seconds * options.rate_per_second / 2)))
+    """Never claim more than the rate limit lets us send in half the lease (the connections of
+    a pool share the rate)."""
+    rate = options.rate_per_second / max(1, options.connections)
+    return max(1, min(options.batch_size, int(options.lease_seconds * rate / 2)))
 
 
 def dispatch_pending(
@@ -117,10 +121,31 @@ def dispatch_pending(
     """Send due rows (all, or one ``message_key``'s) until none is due. With
     ``wait_for_retries`` keep going (sleeping ``poll_seconds``) until nothing is queued or
     waiting for a retry. ``prepare(batch)``, if given, is called with each claimed batch before
-    any of it is rendered (the renderer loads the batch's subscribers in one query)."""
-    dispatcher = _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep)
-    dispatcher.prepare = prepare
-    return dispatcher.run(wait_for_retries, poll_seconds)
+    any of it is rendered (the renderer loads the batch's subscribers in one query).
+
+    ``options.connections`` > 1 and a transport that can open siblings (``SmtpTransport``):
+    that many connections, each in its own thread with its own claims (owner ``OWNER#k``) and
+    its own "handed over" row, sharing the transport's rate limit (see pool.py)."""
+    from .pool import transports_for
+
+    transports = transports_for(transport, options.connections)
+    if len(transports) == 1:
+        dispatcher = _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep)
+        dispatcher.prepare = prepare
+        dispatcher.recover()
+        return dispatcher.run(wait_for_retries, poll_seconds)
+    from .pool import run_pool
+
+    def make(k: int, conn: Transport, tick: Callable[[DispatchReport], None],
+             halt: Callable[[], bool]) -> _Dispatcher:
+        worker = _Dispatcher(store, conn, render, options, f"{owner}#{k}", message_key, stop, tick, clock, sleep)
+        worker.prepare, worker.halted = prepare, halt
+        return worker
+
+    first = _Dispatcher(store, transport, render, options, owner, message_key, stop, progress, clock, sleep)
+    first.recover()  # once, before any connection claims
+    return run_pool(first.report, transports, make, progress,
+                    lambda worker: worker.run(wait_for_retries, poll_seconds), store, message_key)
 
 
 class _Dispatcher:
@@ -130,17 +155,26 @@ class _Dispatcher:
         self.progress, self.clock, self.sleep = progress, clock, sleep
         self.report = DispatchReport()
         self.prepare: Callable[[list[Delivery]], None] | None = None
+        self.halted: Callable[[], bool] = lambda: False  # a pool stops its workers when one of them fails
+        self.writer: ThreadPoolExecutor | None = None  # the ledger commits of a pipelining transport
 
     def stopping(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
+        return (self.stop is not None and self.stop.is_set()) or self.halted()
 
     def _tick(self) -> None:
         if self.progress is not None:
             self.progress(self.report)
 
     def run(self, wait_for_retries: bool, poll_seconds: float) -> DispatchReport:
+        try:
+            return self._run(wait_for_retries, poll_seconds)
+        finally:
+            if self.writer is not None:  # wait for the last ledger commit
+                self.writer.shutdown(wait=True)
+                self.writer = None
+
+    def _run(self, wait_for_retries: bool, poll_seconds: float) -> DispatchReport:
         report = self.report
-        self.recover()
         lease = dt.timedelta(seconds=self.options.lease_seconds)
         while not self.stopping():
             if self.store.get_control("sending").get("paused"):
@@ -237,43 +271,62 @@ class _Dispatcher:
                 log.exception("preparing a batch of %d deliveries failed", len(batch))
         queue = deque(batch)
         current = self._begun(queue)
+        commit: _Commit | None = None  # pipelined: the commit that hands ``current`` over, still running
         while current is not None:
             delivery, message = current
             if self.stopping():  # marked, but not handed to the transport yet: give it back too
-                queue.appendleft(delivery)
+                if commit is None or commit.began():
+                    queue.appendleft(delivery)
                 break
             try:
-                self.transport.send(message)
+                if commit is None:
+                    self.transport.send(message)
+                else:
+                    self.transport.send(message, ready=commit.began)
+            except Withdrawn:  # the commit said skipped or lost: the dot never went out
+                current, commit = self._begun(queue), None
+                continue
             except SendError as exc:
-                self.failure(delivery, exc, message.message_id)
-                current = self._begun(queue)
+                if commit is None or commit.began():
+                    self.failure(delivery, exc, message.message_id)
+                current, commit = self._begun(queue), None
             except Exception as exc:
                 log.exception("transport %s crashed on delivery %s", getattr(self.transport, "name", "?"), delivery.id)
-                self.failure(delivery, SendError(f"transport error: {type(exc).__name__}: {exc}", transient=True),
-                             message.message_id)
-                current = self._begun(queue)
+                if commit is None or commit.began():
+                    self.failure(delivery, SendError(f"transport error: {type(exc).__name__}: {exc}",
+                                                     transient=True), message.message_id)
+                current, commit = self._begun(queue), None
             else:
-                current = self.success(delivery, message, queue)
+                current, commit = self.success(delivery, message, queue)
             self._tick()
         self.release(queue)
 
     def success(self, delivery: Delivery, message: OutgoingMessage, queue: deque[Delivery]):
+        """The server took ``delivery``. Mark it sent and hand the next row over in one commit:
+        (next row, None) once committed, or, with a pipelining transport, (next row, the commit
+        still running): its message goes out while the commit runs, and its final dot only once
+        the commit is done (so never two messages of this connection in flight)."""
+        self.report.sent += 1  # the server took it, whatever the ledger says now
         following = None if self.stopping() else self._rendered(queue)
         if following is None:
-            ok, began = self.store.mark_sent(delivery, message.message_id), False
-        else:
-            ok, began = self.store.mark_sent_and_begin(delivery, message.message_id, following[0],
-                                                       following[1].message_id)
-        self.report.sent += 1  # the server took it, whatever the ledger says now
+            self._sent(delivery, self.store.mark_sent(delivery, message.message_id))
+            return None, None
+        args = (delivery, message.message_id, following[0], following[1].message_id)
+        if getattr(self.transport, "pipelines", False):
+            if self.writer is None:
+                self.writer = ThreadPoolExecutor(1, thread_name_prefix=f"ledger-{self.owner}")
+            return following, _Commit(self, delivery, self.writer.submit(self.store.mark_sent_and_begin, *args))
+        ok, began = self.store.mark_sent_and_begin(*args)
+        self._sent(delivery, ok)
+        if self._handover(began):
+            return following, None
+        return self._begun(queue), None
+
+    def _sent(self, delivery: Delivery, ok: bool) -> None:
         if not ok:
             self.report.lost_claims += 1
             log.warning("delivery %s was sent but its claim had been taken over (lease %ss too short?)",
                         delivery.id, self.options.lease_seconds)
-        if following is None:
-            return None
-        if self._handover(began):
-            return following
-        return self._begun(queue)
 
     def failure(self, delivery: Delivery, exc: SendError, message_id: str | None = None) -> None:
         report, options = self.report, self.options
@@ -318,6 +371,22 @@ class _Dispatcher:
         for delivery in queue:
             if self.store.release_claim(delivery):
                 self.report.released += 1
+
+
+class _Commit:
+    """The running commit "sent (previous row) + handed over (this row)"; ``began()`` waits
+    for it once and says whether this row may be handed over (the transport's ``ready``)."""
+
+    def __init__(self, dispatcher: _Dispatcher, previous: Delivery, future: Future):
+        self.dispatcher, self.previous, self.future = dispatcher, previous, future
+        self._began: bool | None = None
+
+    def began(self) -> bool:
+        if self._began is None:
+            ok, handover = self.future.result()
+            self.dispatcher._sent(self.previous, ok)
+            self._began = self.dispatcher._handover(handover)
+        return self._began
 
 
 __all__ = ["DispatchReport", "backoff", "dispatch_pending"]

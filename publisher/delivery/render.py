@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,8 @@ class Renderer:
         self._envs: dict[str, Environment] = {}
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
         self.builds = 0  # how many MessageTemplates were built (tests check the cache with it)
-        self._prefetched: dict[int, Subscriber] = {}  # the claimed batch's subscribers (prepare)
+        self._local = threading.local()  # per sending thread: its claimed batch's subscribers (prepare)
+        self._lock = threading.RLock()  # the connections of a pool render from several threads
 
     # ------------------------------------------------------------------ public
     def render(self, delivery: Delivery, subscriber: Subscriber | None = None) -> OutgoingMessage:
@@ -104,20 +106,22 @@ class Renderer:
         # a confirm message is the same for everyone in a language but the link
         personal = delivery.kind in PERSONAL_KINDS
         key = (delivery.kind, delivery.lang) if personal else (delivery.message_key, delivery.lang)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        built = self.build(delivery.kind, delivery.lang, delivery.payload)
-        self._cache[key] = built
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return built
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+            built = self.build(delivery.kind, delivery.lang, delivery.payload)
+            self._cache[key] = built
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+            return built
 
     def prepare(self, batch: list[Delivery]) -> None:
         """Load the subscribers of a claimed batch in one query (dispatch calls this)."""
         ids = [d.subscriber_id for d in batch if d.subscriber_id is not None]
-        self._prefetched = {s.id: s for s in self.store.get_subscribers(ids)} if ids else {}
+        # per thread: each connection of a pool prepares and renders its own batch
+        self._local.prefetched = {s.id: s for s in self.store.get_subscribers(ids)} if ids else {}
 
     def personal_values(self, delivery: Delivery, subscriber: Subscriber | None = None) -> dict[str, str]:
         base = self.site.base_url
@@ -127,7 +131,7 @@ class Renderer:
             sid, version, email = 0, 0, None  # a staff test send: the links lead to a "this was a test" page
         else:
             if subscriber is None or subscriber.id != delivery.subscriber_id:
-                subscriber = self._prefetched.get(delivery.subscriber_id)
+                subscriber = getattr(self._local, "prefetched", {}).get(delivery.subscriber_id)
             if subscriber is None:
                 subscriber = self.store.get_subscriber(delivery.subscriber_id)
             if subscriber is None:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from typing import Self
@@ -37,24 +39,29 @@ def _text(reply: bytes | str) -> str:
 
 
 class RateLimiter:
-    """At most ``rate`` events per second, evenly spaced (a bucket of one)."""
+    """At most ``rate`` events per second, evenly spaced (a bucket of one). Shared by the
+    connections of a pool (``SmtpTransport.sibling``): each caller books the next free slot
+    under a lock, then sleeps until it outside the lock."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.interval = 1.0 / rate
         self.clock, self.sleep = clock, sleep
         self._next: float | None = None
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
-        now = self.clock()
-        if self._next is not None and self._next > now:
-            self.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        with self._lock:
+            now = self.clock()
+            slot = now if self._next is None or self._next <= now else self._next
+            self._next = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
 
 
 class SmtpTransport:
     name = "smtp"
+    pipelines = True  # send() takes ``ready``: dispatch overlaps its ledger commit with the message
 
     def __init__(
         self,
@@ -75,9 +82,19 @@ class SmtpTransport:
         self._context = ssl_context
         self.max_messages_per_connection = max_messages_per_connection
         self.limiter = RateLimiter(options.rate_per_second, clock, sleep)
+        self._clock, self._sleep = clock, sleep
         self._conn: smtplib.SMTP | None = None
         self._sent_on_conn = 0
         self.connections = 0  # opened so far (tests and logs)
+
+    def sibling(self) -> SmtpTransport:
+        """Another connection to the same server with the same settings, sharing this one's
+        rate limit (``[mail] connections``: dispatch gives each connection its own claims)."""
+        other = SmtpTransport(self.options, self._password, ssl_context=self._context,
+                              max_messages_per_connection=self.max_messages_per_connection,
+                              clock=self._clock, sleep=self._sleep)
+        other.limiter = self.limiter
+        return other
 
     # ------------------------------------------------------------------ connection
     def _tls(self) -> ssl.SSLContext:
@@ -94,6 +111,9 @@ class SmtpTransport:
             else:
                 conn = smtplib.SMTP(o.smtp_host, o.smtp_port, timeout=o.timeout_seconds)
             try:
+                # the final dot goes out on its own (pipelined handover): without this, Nagle's
+                # algorithm holds it back until the body is acknowledged (a 40 ms delayed ACK)
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 conn.ehlo()
                 if o.smtp_starttls:
                     if not conn.has_extn("starttls"):
@@ -147,7 +167,14 @@ class SmtpTransport:
         self.close()
 
     # ------------------------------------------------------------------ sending
-    def send(self, message: OutgoingMessage) -> None:
+    def send(self, message: OutgoingMessage, ready: Callable[[], bool] | None = None) -> None:
+        """Send one message; return once the server answered 250 to the end of DATA.
+
+        ``ready`` (dispatch's pipelining): called after MAIL, RCPT, DATA and the whole body went
+        out, *before* the terminating dot. Only if it returns true is the dot sent; otherwise the
+        connection is dropped without it (no server takes a message without the final dot) and
+        :class:`Withdrawn` is raised. Dispatch commits the ledger's "handed over" mark while
+        the server reads the message, and lets the dot go only once that commit is done."""
         self.limiter.wait()
         if self._conn is not None and self._sent_on_conn >= self.max_messages_per_connection:
             self.close()
@@ -156,7 +183,7 @@ class SmtpTransport:
             if self._conn is None:
                 self._conn = self._open()
             try:
-                self._transaction(self._conn, message)
+                self._transaction(self._conn, message, ready)
             except _Stale:
                 self._drop()
                 if reused and attempt == 1:
@@ -166,7 +193,8 @@ class SmtpTransport:
             self._sent_on_conn += 1
             return
 
-    def _transaction(self, conn: smtplib.SMTP, message: OutgoingMessage) -> None:
+    def _transaction(self, conn: smtplib.SMTP, message: OutgoingMessage,
+                     ready: Callable[[], bool] | None = None) -> None:
         mail_options: list[str] = []
         if not message.data.isascii() and conn.has_extn("8bitmime"):
             mail_options.append("BODY=8BITMIME")
@@ -198,8 +226,21 @@ class SmtpTransport:
                 self._reset(code)
                 raise self._error("DATA", code, reply, message)
             body = _LEADING_DOT.sub(b"..", message.data)
-            conn.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-        except SendError:
+            body += b"" if body.endswith(b"\r\n") else b"\r\n"
+            if ready is None:
+                conn.send(body + b".\r\n")
+            else:
+                conn.send(body)
+                try:
+                    go = ready()
+                except BaseException:
+                    self._drop()  # mid-DATA: this connection cannot be used again
+                    raise
+                if not go:  # the ledger says no: leave without the dot, nothing is delivered
+                    self._drop()
+                    raise Withdrawn(f"message to {message.recipient} withdrawn before the end of DATA")
+                conn.send(b".\r\n")
+        except (SendError, Withdrawn):
             raise
         except (OSError, smtplib.SMTPException) as exc:  # before the terminator: the server cannot have it
             self._drop()
@@ -232,6 +273,10 @@ class SmtpTransport:
         bounce = not transient and stage == "RCPT TO" and code in BOUNCE_CODES
         return SendError(f"{stage} <{message.recipient}>: {code} {text}", transient=transient, code=code,
                          reply=text, bounce=bounce, stage=stage)
+
+
+class Withdrawn(Exception):
+    """``ready()`` said no: the message was abandoned before its final dot (not delivered)."""
 
 
 class _Stale(Exception):

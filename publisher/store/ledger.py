@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, not_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -104,6 +104,17 @@ _SENT = (
 )
 
 
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+
+
+def _async_commit(conn: Any) -> None:
+    """PostgreSQL: this transaction's commit does not wait for the WAL flush (docs/delivery.md,
+    "Commits"). The server has the change when COMMIT returns, so a killed sender loses
+    nothing; only a crash of the database server itself can lose the last ~0.6 s of them."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_ASYNC_COMMIT)
+
+
 def _begin(conn: Any, delivery: Delivery, message_id: str) -> Handover:
     params = {"b_id": delivery.id, "b_claim": delivery.claim, "b_mid": message_id, "b_at": utcnow()}
     if conn.execute(_BEGIN, params).rowcount:
@@ -154,6 +165,7 @@ class LedgerStoreMixin:
         now = utcnow()
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
         with self.session() as session:
+            _async_commit(session.connection())
             due = (
                 select(_T.c.id)
                 .where(_T.c.status.in_(_DUE), _T.c.next_attempt_at <= now)
@@ -189,6 +201,7 @@ class LedgerStoreMixin:
 
     def _finish(self, delivery: Delivery, **values: Any) -> bool:
         with self.session() as session:
+            _async_commit(session.connection())
             result = session.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.id == delivery.id, DeliveryRow.claim == delivery.claim,
@@ -203,6 +216,7 @@ class LedgerStoreMixin:
         transaction). From here until it is marked, a crash makes it ambiguous; a claimed row
         without this mark was never handed over and is safe to queue again."""
         with self.engine.begin() as conn:
+            _async_commit(conn)
             return _begin(conn, delivery, message_id)
 
     def mark_sent_and_begin(
@@ -212,6 +226,7 @@ class LedgerStoreMixin:
         per message, and never more than one message of a sender in flight. (Core statements
         built once: this runs once per message sent.)"""
         with self.engine.begin() as conn:
+            _async_commit(conn)
             sent = conn.execute(_SENT, {"s_id": delivery.id, "s_claim": delivery.claim, "s_mid": message_id,
                                         "s_at": utcnow()}).rowcount
             return bool(sent), _begin(conn, following, following_message_id)
@@ -243,6 +258,7 @@ class LedgerStoreMixin:
         """Failed with the error and its reason; None if the claim is void. ``skip_if_gone``: a
         recipient who may no longer receive mail makes it ``skipped`` instead (same transaction)."""
         with self.engine.begin() as conn:
+            _async_commit(conn)
             params = {"b_id": delivery.id, "b_claim": delivery.claim}
             if skip_if_gone and conn.execute(_SKIP, params).rowcount:
                 return D.SKIPPED
