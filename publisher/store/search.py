@@ -118,7 +118,9 @@ class SearchStoreMixin:
             tsquery = func.to_tsquery(config, literal(pg_tsquery(terms)))
 
             def matches(row: Any) -> Any:
-                document = func.coalesce(row.title, "").concat(" ").concat(func.coalesce(row.body, ""))
+                # spelled as in the GIN indexes of 0013 (constants inline), so the planner can use them
+                empty, space = literal_column("''"), literal_column("' '")
+                document = func.coalesce(row.title, empty).concat(space).concat(func.coalesce(row.body, empty))
                 return func.to_tsvector(config, document).op("@@")(tsquery)
 
             return or_(and_(own, matches(ReleaseRow)), and_(translated, matches(TranslationRow)))
