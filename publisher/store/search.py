@@ -10,7 +10,8 @@ publishable translation's in the others.
   ``releases`` and ``translations``; unicode61 tokens, case and diacritics folded.
 - PostgreSQL: ``to_tsvector(config, title || ' ' || body)`` with the language's own text search
   configuration (``english``); ``simple`` (no stemming, no stop words) for the languages
-  PostgreSQL has none for (Macedonian, Albanian). GIN indexes on those expressions (0013).
+  PostgreSQL has none for (Macedonian, Albanian): stored generated columns ``search_{config}``
+  on both tables, with GIN indexes (0013).
 
 A visitor's query is never handed to the search syntax: it is cut into words (letters and
 digits), each quoted as a literal term; all must match, the last one as a prefix. A query with
@@ -63,13 +64,14 @@ def pg_config(lang: str) -> str:
 
 
 def is_search_object(name: str | None, type_: str, parent_names: Any = None) -> bool:
-    """Whether a database object is the search index of 0013 (FTS5 table and its shadow tables,
-    the GIN expression indexes), which the SQLAlchemy models do not describe. Alembic's
-    ``include_name`` hook takes the negation."""
+    """Whether a database object is the search index of 0013 (the FTS5 table and its shadow
+    tables; the tsvector columns and their GIN indexes), which the SQLAlchemy models do not
+    describe. Alembic's ``include_name`` hook takes the negation."""
     if not name:
         return False
     return (type_ == "table" and name.startswith("release_search")) or (
-        type_ == "index" and name.startswith(("ix_releases_fts_", "ix_translations_fts_")))
+        type_ == "index" and name.startswith(("ix_releases_fts_", "ix_translations_fts_"))) or (
+        type_ == "column" and name.startswith("search_"))
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -114,16 +116,18 @@ class SearchStoreMixin:
         (ReleaseRow outer-joined with its publishable ``lang`` TranslationRow)."""
         own, translated = ReleaseRow.language == lang, ReleaseRow.language != lang
         if session.get_bind().dialect.name == "postgresql":
-            config = literal_column(f"'{pg_config(lang)}'::regconfig")
-            tsquery = func.to_tsquery(config, literal(pg_tsquery(terms)))
-
-            def matches(row: Any) -> Any:
-                # spelled as in the GIN indexes of 0013 (constants inline), so the planner can use them
-                empty, space = literal_column("''"), literal_column("' '")
-                document = func.coalesce(row.title, empty).concat(space).concat(func.coalesce(row.body, empty))
-                return func.to_tsvector(config, document).op("@@")(tsquery)
-
-            return or_(and_(own, matches(ReleaseRow)), and_(translated, matches(TranslationRow)))
+            config = pg_config(lang)
+            tsquery = func.to_tsquery(literal_column(f"'{config}'::regconfig"), literal(pg_tsquery(terms)))
+            # the stored tsvector columns of 0013, each table on its own (an OR across the join
+            # would keep the planner from the GIN indexes)
+            originals = table("releases", column("id"), column("language"), column(f"search_{config}")).alias()
+            variants = table("translations", column("release_id"), column("lang"),
+                             column(f"search_{config}")).alias()
+            own_hits = select(originals.c.id).where(originals.c.language == lang,
+                                                    originals.c[f"search_{config}"].op("@@")(tsquery))
+            variant_hits = select(variants.c.release_id).where(variants.c.lang == lang,
+                                                               variants.c[f"search_{config}"].op("@@")(tsquery))
+            return or_(and_(own, ReleaseRow.id.in_(own_hits)), and_(translated, ReleaseRow.id.in_(variant_hits)))
         match = literal_column("release_search").op("MATCH")(literal(fts5_match(terms)))
 
         def hits(kind: str) -> Any:
