@@ -81,6 +81,13 @@ def test_45_releases_make_three_pages_newest_first_with_next_and_previous(web):
         response = c.get(f"/mk/releases?page={bad}")
         assert response.status_code == 400, (bad, response.status_code)
         assert "?page=2" in response.text  # says what a page number looks like
+    # a search pages the same way, and its links keep the query
+    found = c.get("/mk/releases", params={"q": "соопштението"})
+    assert "„соопштението“: 45" in found.text and len(results(found.text)) == 20
+    assert link(found.text, "next") == "/mk/releases?q=%D1%81%D0%BE%D0%BE%D0%BF%D1%88%D1%82%D0%B5%D0%BD%D0%B8%D0%B5%D1%82%D0%BE&page=2"
+    last = c.get(link(c.get(link(found.text, "next")).text, "next"))
+    assert [r["title"] for r in results(last.text)] == [f"Соопштение број {n}" for n in range(5, 0, -1)]
+    assert titles(c, "mk", "број 7") == ["Соопштение број 7"]
     # only releases published in a language: none of these has an English version
     english = c.get("/en/releases")
     assert english.status_code == 200 and results(english.text) == [] and link(english.text, "next") is None
