@@ -172,6 +172,21 @@ def test_the_archive_follows_a_new_revision(newsroom):
     assert titles(c, "en", "paragraph") == [EN_TITLE]  # EN2's old body is gone from the index
 
 
+def test_a_release_whose_language_staff_confirm_is_found_in_that_language(newsroom):
+    from publisher.language_hold import confirm_language
+
+    app, c, _ = newsroom
+    held = make_release(app.store, 4, "Njoftim për ujësjellësin e Kumanovës", "Teksti është në shqip.",
+                        published=dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC),
+                        language_status="held", detected_language="sq")
+    assert titles(c, "sq", "ujësjellësin") == [] and titles(c, "mk", "ujësjellësin") == []  # held: nowhere
+    confirm_language(app.settings, app.store, held.id, "sq")
+    assert titles(c, "sq", "ujësjellësin") == ["Njoftim për ujësjellësin e Kumanovës"]
+    if app.store.engine.dialect.name == "sqlite":  # FTS5 folds Latin diacritics; PostgreSQL's simple does not
+        assert titles(c, "sq", "ujesjellesin") == ["Njoftim për ujësjellësin e Kumanovës"]
+    assert titles(c, "mk", "ujësjellësin") == []  # not Macedonian, and no Macedonian version yet
+
+
 def test_archive_page_links_its_feeds_alternates_and_the_home_page_links_to_it(newsroom):
     app, c, releases = newsroom
     page = c.get("/sq/releases?q=Shkup")
