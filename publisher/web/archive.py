@@ -7,7 +7,7 @@ home page (``newsroom.release_item``: the text shown in that language, local dat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -16,8 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..feeds.spec import policy
-from .context import WebContext
 from .newsroom import release_item
+
+if TYPE_CHECKING:
+    from .context import WebContext
 
 PAGE_SIZE = 20
 MAX_QUERY_CHARS = 200
