@@ -27,7 +27,7 @@ from sqlalchemy import and_, column, func, literal, literal_column, or_, select,
 
 from ..models import StoredRelease, StoredTranslation
 from .rows import _release
-from .schema import ReleaseRow, TranslationRow
+from .schema import ReleaseRow, TranslationRow, utcnow
 from .translations import _translation
 
 MAX_TERMS = 12  # a longer query is cut: every word is one more condition
@@ -98,6 +98,7 @@ class SearchStoreMixin:
         terms = search_terms(query) if searching else []
         if searching and not terms:
             return 0, []
+        now = now or utcnow()  # one moment for the count and the page
         with self.session() as session:
             condition = self._match_condition(session, lang, terms) if terms else None
             ids = self._publishable_query((ReleaseRow.id,), lang, policy, None, now).order_by(None)
