@@ -27,6 +27,7 @@ from .schema import QuarantineRow, ReleaseRow, RevisionRow, SourceStateRow, utcn
 from .leases import LeaseStoreMixin
 from .mail import MailStoreMixin
 from .memory import MemoryStoreMixin
+from .search import SearchStoreMixin
 from .translations import TranslationStoreMixin
 from .users import UserStoreMixin
 
@@ -65,7 +66,7 @@ def _quarantine(row: QuarantineRow, size: int) -> QuarantineItem:
     )
 
 
-class Store(TranslationStoreMixin, MemoryStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin):
+class Store(TranslationStoreMixin, SearchStoreMixin, MemoryStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin):
     def __init__(self, url: str, echo: bool = False, check: bool = True):
         self.url = url
         self.engine: Engine = db.make_engine(url, echo=echo)

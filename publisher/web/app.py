@@ -18,6 +18,7 @@ from ..app import App
 from ..settings import Settings, load_settings
 from . import ops
 from .api import Api
+from .archive import ArchivePages
 from .auth import LoginLimiter
 from .context import WebContext
 from .feeds import FeedFiles
@@ -47,7 +48,8 @@ def create_app(settings: Settings, app: App | None = None) -> Starlette:
     ctx = WebContext(app, pages, limiter, LoginLimiter(lambda: app.store, web))  # the store opens on first use
     public = PublicPages(ctx)
     routes = [*feeds.routes(), *ops.routes(app), _stylesheet(pages), *Api(ctx).routes(), *StaffPages(ctx).routes(),
-              *Newsroom(ctx).routes(), *public.routes()]
+              *Newsroom(ctx).routes(), *ArchivePages(ctx).routes(),
+              *public.routes()]
     secure = cookie_secure(settings)
     middleware = [
         Middleware(SecurityHeaders, hsts=secure),

@@ -87,24 +87,29 @@ def is_machine(variant: StoredTranslation | None) -> bool:
 # ---------------------------------------------------------------- home page list
 def home_releases(settings: Settings, store: Store, lang: str, limit: int = HOME_RELEASES) -> list[dict[str, Any]]:
     """The newest releases published in ``lang``: title, local date, lead, machine label."""
+    return [release_item(settings, lang, release, variant) for release, variant in
+            store.publishable(lang, settings.site.source_language, policy(settings, lang), limit=limit)]
+
+
+def release_item(settings: Settings, lang: str, release: StoredRelease,
+                 variant: StoredTranslation | None) -> dict[str, Any]:
+    """One release in a list of ``lang`` (home page, archive): what is shown in that language
+    (the original, or its published ``lang`` variant), local date, lead, machine label."""
     from babel.dates import format_date
 
     from ..translate.pivot import via
 
-    items = []
-    for release, variant in store.publishable(lang, settings.site.source_language, policy(settings, lang), limit=limit):
-        if variant is None:
-            title, paragraphs, structured = release.title, release.paragraphs, release.body_html
-        else:
-            title, paragraphs, structured = variant.title, variant.paragraphs, variant.body_html
-        local = release.published_at.astimezone(settings.site.zone)
-        lead = c.shorten(c.one_line(c.lead_paragraph(paragraphs, structured)), LEAD_CHARS) if paragraphs else ""
-        label = c.machine_note(lang, release.language, settings.feeds.machine_notes, via=via(variant.engine)) \
-            if is_machine(variant) else ""
-        items.append({"title": c.one_line(title) or release.uid, "url": f"/releases/{release.uid}/{lang}",
-                      "date": format_date(local.date(), "long", locale=lang), "datetime": local.isoformat(),
-                      "lead": lead, "machine_label": label})
-    return items
+    if variant is None:
+        title, paragraphs, structured = release.title, release.paragraphs, release.body_html
+    else:
+        title, paragraphs, structured = variant.title, variant.paragraphs, variant.body_html
+    local = release.published_at.astimezone(settings.site.zone)
+    lead = c.shorten(c.one_line(c.lead_paragraph(paragraphs, structured)), LEAD_CHARS) if paragraphs else ""
+    label = c.machine_note(lang, release.language, settings.feeds.machine_notes, via=via(variant.engine)) \
+        if is_machine(variant) else ""
+    return {"title": c.one_line(title) or release.uid, "url": f"/releases/{release.uid}/{lang}",
+            "date": format_date(local.date(), "long", locale=lang), "datetime": local.isoformat(),
+            "lead": lead, "machine_label": label}
 
 
 # ---------------------------------------------------------------- sitemap, robots

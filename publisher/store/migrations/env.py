@@ -3,6 +3,7 @@
 from alembic import context
 
 from publisher.store.schema import Base
+from publisher.store.search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -14,6 +15,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            include_name=include_name,  # the search index of 0013 is not in the models
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
