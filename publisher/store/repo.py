@@ -29,6 +29,7 @@ from .mail import MailStoreMixin
 from .memory import MemoryStoreMixin
 from .translations import TranslationStoreMixin
 from .users import UserStoreMixin
+from .audit import AuditStoreMixin
 
 
 def release_uid(clean: CleanRelease) -> str:
@@ -65,7 +66,8 @@ def _quarantine(row: QuarantineRow, size: int) -> QuarantineItem:
     )
 
 
-class Store(TranslationStoreMixin, MemoryStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin):
+class Store(TranslationStoreMixin, MemoryStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin,
+            AuditStoreMixin):
     def __init__(self, url: str, echo: bool = False, check: bool = True):
         self.url = url
         self.engine: Engine = db.make_engine(url, echo=echo)
