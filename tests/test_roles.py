@@ -217,10 +217,25 @@ def test_cli_roles_add_set_role_and_list(site):
     app.close()
 
 
-def test_existing_users_become_admin(store):
-    """The migration's default (the rows made before 0014 have no role)."""
+def test_existing_users_become_admin_by_the_migration(tmp_path):
+    """A user made before 0014 (no role column yet) is an admin after the upgrade."""
+    from sqlalchemy import text
+
+    from publisher.store import Store, db
     from publisher.web.security import hash_password
 
-    user = store.add_staff_user("old", hash_password(PASSWORD))
-    assert user.role == "admin"
-    assert store.set_staff_role("old", "Editor").role == "editor"
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine, "0012")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO staff_users (name, email, password_hash, active, created_at) "
+                          "VALUES ('old', NULL, :h, 1, '2026-01-01 00:00:00')"), {"h": hash_password(PASSWORD)})
+    db.upgrade(engine)
+    engine.dispose()
+    store = Store(url)
+    try:
+        assert store.get_staff_user("old").role == "admin"
+        assert store.set_staff_role("old", "Editor").role == "editor"
+        assert store.list_audit() == []
+    finally:
+        store.close()
