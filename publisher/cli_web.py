@@ -1,5 +1,5 @@
 """CLI: publisher web (the web app alone; it never sends mail but the staff test send) and
-publisher users add/list/password/set-role/disable/enable (staff logins for the web pages; a new
+publisher users add/list/password/set-role/disable/enable/remove (staff logins for the web pages; a new
 password or disabling a user ends every session of that user). Every users change is written
 to the audit log as the actor ``cli:<login name>``."""
 
@@ -137,6 +137,24 @@ def users_enable(ctx: click.Context, name: str) -> None:
     _audit(app, "users-enable", user.name)
     app.close()
     err.print(f"staff user {esc(user.name)} enabled", highlight=False)
+
+
+@users.command("remove")
+@settings_option
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@click.pass_context
+@handle_errors
+def users_remove(ctx: click.Context, name: str, yes: bool) -> None:
+    """Delete a staff user (their sessions end). The audit log keeps what they did, by name;
+    `disable` keeps the user and refuses their logins instead."""
+    if not yes:
+        click.confirm(f"delete staff user {name!r}?", abort=True)
+    app = _app(ctx)
+    user = app.store.remove_staff_user(name)
+    _audit(app, "users-remove", user.name, {"role": user.role})
+    app.close()
+    err.print(f"staff user {esc(user.name)} removed", highlight=False)
 
 
 @users.command("set-role")

@@ -175,12 +175,17 @@ def test_audit_rows_for_login_approve_send_and_users_changes(web, site):
     # the disabled user's rows are still there, by name
     assert [e.action for e in app.store.list_audit(10, actor="eda")] == ["approve", "login"]
     assert entries[0].action == "users-disable"  # latest first
+    result = runner.invoke(main, ["users", "remove", "sam", "--yes", "--settings", str(site.settings_file)])
+    assert result.exit_code == 0, result.output
+    assert app.store.get_staff_user("sam") is None
+    assert [e.action for e in app.store.list_audit(10, actor="sam")] == ["send", "login"]  # outlived the user
 
     with client(web_app) as c:  # the admin sees them on the dashboard and through the API
         assert login(c, "ada").status_code == 303
         dashboard = c.get("/staff/")
         table = re.search(r'<table id="audit">(.*?)</table>', dashboard.text, re.S).group(1)
-        assert "users-disable" in table and f"release {r1.id}/sq" in table
+        assert "users-disable" in table and f"release {r1.id}/sq" in table and "eda" in table
+        assert "users-remove" in table
         api = c.get("/api/audit", params={"actor": "sam", "limit": 20}).json()["items"]
         assert [e["action"] for e in api] == ["send", "login"] and all(e["actor"] == "sam" for e in api)
         assert len(c.get("/api/audit", params={"limit": 2}).json()["items"]) == 2

@@ -121,6 +121,16 @@ class UserStoreMixin:
             row.role = role
             return _user(row)
 
+    def remove_staff_user(self, name: str) -> StaffUser:
+        """Delete a user and their sessions. What they did stays: the audit log, translations and
+        memory entries name them as text."""
+        with self.session() as session:
+            row = self._staff_row(session, name)
+            user = _user(row)
+            session.execute(delete(StaffSessionRow).where(StaffSessionRow.user_id == row.id))
+            session.delete(row)
+            return user
+
     @staticmethod
     def _staff_row(session: Any, name: str) -> StaffUserRow:
         row = session.scalars(select(StaffUserRow).where(StaffUserRow.name == name.strip())).first()
