@@ -189,6 +189,8 @@ def test_audit_rows_for_login_approve_send_and_users_changes(web, site):
         api = c.get("/api/audit", params={"actor": "sam", "limit": 20}).json()["items"]
         assert [e["action"] for e in api] == ["send", "login"] and all(e["actor"] == "sam" for e in api)
         assert len(c.get("/api/audit", params={"limit": 2}).json()["items"]) == 2
+        users = {u["name"]: u for u in c.get("/api/users").json()["items"]}
+        assert users["eda"] == {**users["eda"], "role": "editor", "active": False} and "sam" not in users
 
 
 def test_cli_roles_add_set_role_and_list(site):

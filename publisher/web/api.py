@@ -29,7 +29,7 @@ from .api_models import (OUTPUTS, ErrorOut, PausedOut, PreviewOut, QuarantineOut
                          SessionOut, StatusOut, TestSendOut, TranslationOut, api_models)
 from .api_language import HeldOut, ReleaseLanguageOut, language_models
 from .api_mail import ReleaseHeld, ReleaseHeldOut, RetryFailedOut
-from .api_audit import AuditOut, AuditQuery
+from .api_audit import AuditOut, AuditQuery, StaffUsersOut, users_json
 from .auth import attempt_login, client_address, session_user
 from .roles import Forbidden, perform, require, roles_for
 from .security import CSRF_HEADER, csrf_ok, csrf_token
@@ -179,6 +179,8 @@ class Api:
             Operation("GET", "/api/audit", "The audit log: staff actions, latest first (who, what, on what, when)",
                       lambda c: {"items": [e.as_dict() for e in app.store.list_audit(c.query.limit, c.query.actor)]},
                       AuditOut, query_model=AuditQuery, action="audit"),
+            Operation("GET", "/api/users", "The staff users and their roles (changed with `publisher users`)",
+                      lambda c: users_json(app.store.list_staff_users()), StaffUsersOut, action="users"),
         ]
 
     def routes(self) -> list[Route]:

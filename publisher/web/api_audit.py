@@ -1,5 +1,5 @@
-"""The JSON API's models for the audit log (issue 13; api.py declares the operation, the
-store keeps the rows: publisher.store.audit)."""
+"""The JSON API's models for the audit log and the staff users (issue 13; api.py declares the
+operations, the store keeps the rows: publisher.store.audit, publisher.store.users)."""
 
 from __future__ import annotations
 
@@ -30,4 +30,21 @@ class AuditOut(Out):
     items: list[AuditEntryOut]
 
 
-OUTPUTS = [AuditEntryOut, AuditOut]
+class StaffUserOut(Out):
+    name: str
+    role: str = Field(description="admin | editor | sender")
+    email: str | None
+    active: bool = Field(description="false: disabled (`publisher users disable`), no login")
+    last_login_at: str | None
+
+
+class StaffUsersOut(Out):
+    items: list[StaffUserOut]
+
+
+def users_json(users: list[Any]) -> dict[str, Any]:
+    return {"items": [{"name": u.name, "role": u.role, "email": u.email, "active": u.active,
+                       "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None} for u in users]}
+
+
+OUTPUTS = [AuditEntryOut, AuditOut, StaffUserOut, StaffUsersOut]
