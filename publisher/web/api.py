@@ -248,7 +248,8 @@ class Api:
 
     def _perform(self, op: Operation, call: Call) -> Any:
         """The role check and the audit log (publisher.web.roles), around the operation's handler."""
-        detail = {k: v for k, v in call.body.model_dump().items() if k not in ("title", "body")} if call.body else {}
+        fields = call.body.model_dump(mode="json") if call.body else {}
+        detail = {k: v for k, v in fields.items() if k not in ("title", "body")}  # the options, never the texts
         return perform(self.app, call.user, op.action, op.target(call) if op.target else "",
                        lambda: op.handler(call), {"via": "api", **detail})
 

@@ -81,7 +81,8 @@ class StaffPages:
             return user, self._forbidden(request, exc)
         return user, None
 
-    async def _checked_form(self, request: Request, action: str | None) -> tuple[StaffUser | None, Any, Response | None]:
+    async def _checked_form(self, request: Request,
+                            action: str | None) -> tuple[StaffUser | None, Any, Response | None]:
         """``action``: the role check (None: the caller checks, once it knows the action)."""
         user = await self._user(request)
         if user is None:
