@@ -4,6 +4,10 @@ CSRF token in an X-CSRF-Token header; GET /api/session returns it), or HTTP Basi
 name and password (scripts; no cookie, so no CSRF). Every Basic login goes through the login
 limit (publisher/web/auth.py): while the account or the address is locked, 429.
 
+Each operation names its action of publisher.web.roles (``action``): the user's role is checked
+before the input is read (403 naming the role otherwise), and the actions that change
+something are written to the audit log (``roles.perform``).
+
 Each operation declares typed models for its path, query and body (publisher/web/api_models.py);
 they validate the request (a 4xx JSON error naming the field) and describe it in
 /api/openapi.json, with every status the operation can answer."""

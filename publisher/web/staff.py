@@ -1,6 +1,8 @@
 """Staff pages behind a login: dashboard, translation review, digest preview, sending controls,
 quarantine. Every form is POST with the session's CSRF token; every action is one of
-publisher.web.actions (the JSON API calls the same ones)."""
+publisher.web.actions (the JSON API calls the same ones), done through publisher.web.roles
+(``perform``: the user's role is checked, the action written to the audit log). Every page
+checks the role too, and the templates get ``can(action)`` to show only the buttons it allows."""
 
 from __future__ import annotations
 
