@@ -1,7 +1,7 @@
 """staff_users.role (existing users become admin) and the audit_log table (issue 13: roles, audit)
 
 Revision ID: 0014
-Revises: 0012 (to be rebased onto 0013 when that lands)
+Revises: 0013 (to be rebased onto 0013 when that lands)
 Create Date: 2026-12-02 13:30:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
