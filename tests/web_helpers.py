@@ -32,8 +32,8 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def add_staff(app: App, name: str = "ana", email: str | None = "ana@example.org"):
-    return app.store.add_staff_user(name, hash_password(PASSWORD), email)
+def add_staff(app: App, name: str = "ana", email: str | None = "ana@example.org", role: str = "admin"):
+    return app.store.add_staff_user(name, hash_password(PASSWORD), email, role=role)
 
 
 def login(c: TestClient, name: str = "ana", password: str = PASSWORD):

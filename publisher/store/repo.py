@@ -30,6 +30,7 @@ from .memory import MemoryStoreMixin
 from .search import SearchStoreMixin
 from .translations import TranslationStoreMixin
 from .users import UserStoreMixin
+from .audit import AuditStoreMixin
 
 
 def release_uid(clean: CleanRelease) -> str:
@@ -66,7 +67,8 @@ def _quarantine(row: QuarantineRow, size: int) -> QuarantineItem:
     )
 
 
-class Store(TranslationStoreMixin, SearchStoreMixin, MemoryStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin):
+class Store(TranslationStoreMixin, SearchStoreMixin, MemoryStoreMixin, MailStoreMixin, UserStoreMixin, LeaseStoreMixin,
+            AuditStoreMixin):
     def __init__(self, url: str, echo: bool = False, check: bool = True):
         self.url = url
         self.engine: Engine = db.make_engine(url, echo=echo)

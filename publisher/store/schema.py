@@ -283,6 +283,8 @@ class StaffUserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # issue 13: admin | editor | sender (publisher/web/roles.py says what each may do)
+    role: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
 
 
 class StaffSessionRow(Base):
@@ -307,3 +309,17 @@ class LoginAttemptRow(Base):
     last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     forget_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # forgotten after a quiet window
+
+
+class AuditRow(Base):
+    """One staff action (issue 13): who, what, on what, when. The actor is the user's name as
+    text, not a key, so the row outlives the user."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

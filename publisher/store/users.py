@@ -33,24 +33,39 @@ class StaffUser:
     active: bool
     created_at: dt.datetime
     last_login_at: dt.datetime | None
+    role: str = "admin"
+
+
+# issue 13: what each role may do is publisher/web/roles.py; the store only keeps the name
+STAFF_ROLES = ("admin", "editor", "sender")
+
+
+def check_role(role: str) -> str:
+    role = (role or "").strip().lower()
+    if role not in STAFF_ROLES:
+        raise PublisherError(f"unknown staff role {role!r}; use one of {', '.join(STAFF_ROLES)}")
+    return role
 
 
 def _user(row: StaffUserRow) -> StaffUser:
-    return StaffUser(row.id, row.name, row.email, row.password_hash, row.active, row.created_at, row.last_login_at)
+    return StaffUser(row.id, row.name, row.email, row.password_hash, row.active, row.created_at, row.last_login_at,
+                     row.role or "admin")
 
 
 class UserStoreMixin:
     def session(self) -> Any: ...  # provided by Store
 
     # ------------------------------------------------------------------ staff users
-    def add_staff_user(self, name: str, password_hash: str, email: str | None = None) -> StaffUser:
-        name = name.strip()
+    def add_staff_user(self, name: str, password_hash: str, email: str | None = None,
+                       role: str = "admin") -> StaffUser:
+        name, role = name.strip(), check_role(role)
         if not name:
             raise PublisherError("a staff user needs a name")
         with self.session() as session:
             if session.scalars(select(StaffUserRow).where(StaffUserRow.name == name)).first() is not None:
                 raise PublisherError(f"staff user {name!r} exists already; pick another name")
-            row = StaffUserRow(name=name, email=email, password_hash=password_hash, active=True, created_at=utcnow())
+            row = StaffUserRow(name=name, email=email, password_hash=password_hash, active=True, created_at=utcnow(),
+                               role=role)
             session.add(row)
             session.flush()
             return _user(row)
@@ -97,6 +112,24 @@ class UserStoreMixin:
             if not active:
                 session.execute(delete(StaffSessionRow).where(StaffSessionRow.user_id == row.id))
             return _user(row)
+
+    def set_staff_role(self, name: str, role: str) -> StaffUser:
+        """A new role; it applies to the user's open sessions from their next request."""
+        role = check_role(role)
+        with self.session() as session:
+            row = self._staff_row(session, name)
+            row.role = role
+            return _user(row)
+
+    def remove_staff_user(self, name: str) -> StaffUser:
+        """Delete a user and their sessions. What they did stays: the audit log, translations and
+        memory entries name them as text."""
+        with self.session() as session:
+            row = self._staff_row(session, name)
+            user = _user(row)
+            session.execute(delete(StaffSessionRow).where(StaffSessionRow.user_id == row.id))
+            session.delete(row)
+            return user
 
     @staticmethod
     def _staff_row(session: Any, name: str) -> StaffUserRow:

@@ -4,6 +4,10 @@ CSRF token in an X-CSRF-Token header; GET /api/session returns it), or HTTP Basi
 name and password (scripts; no cookie, so no CSRF). Every Basic login goes through the login
 limit (publisher/web/auth.py): while the account or the address is locked, 429.
 
+Each operation names its action of publisher.web.roles (``action``): the user's role is checked
+before the input is read (403 naming the role otherwise), and the actions that change
+something are written to the audit log (``roles.perform``).
+
 Each operation declares typed models for its path, query and body (publisher/web/api_models.py);
 they validate the request (a 4xx JSON error naming the field) and describe it in
 /api/openapi.json, with every status the operation can answer."""
@@ -29,7 +33,9 @@ from .api_models import (OUTPUTS, ErrorOut, PausedOut, PreviewOut, QuarantineOut
                          SessionOut, StatusOut, TestSendOut, TranslationOut, api_models)
 from .api_language import HeldOut, ReleaseLanguageOut, language_models
 from .api_mail import ReleaseHeld, ReleaseHeldOut, RetryFailedOut
+from .api_audit import AuditOut, AuditQuery, StaffUsersOut, users_json
 from .auth import attempt_login, client_address, session_user
+from .roles import Forbidden, perform, require, roles_for
 from .security import CSRF_HEADER, csrf_ok, csrf_token
 
 if TYPE_CHECKING:
@@ -61,17 +67,25 @@ class Operation:
     body_model: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()  # statuses of the action itself: 404 (no such thing), 409 (state refuses), 502
     body_required: bool = field(default=False)
+    action: str = ""  # publisher.web.roles.PERMISSIONS: who may (none: nobody) and what the audit log calls it
+    target: Callable[[Call], str] | None = None  # what the audit log says it was done on
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return roles_for(self.action)
 
     def statuses(self) -> list[int]:
         """Every status this operation can answer."""
-        codes = {200, 401, 429, *self.errors}
-        if self.method != "GET":
-            codes.add(403)  # CSRF (session auth)
+        codes = {200, 401, 403, 429, *self.errors}  # 403: a role that may not; CSRF (session auth)
         if self.path_model or self.query_model or self.body_model:
             codes.add(422)
         if self.body_model:
             codes |= {400, 415}
         return sorted(codes)
+
+
+def _translation(call: Call) -> str:
+    return f"release {call.path.id}/{call.path.lang}"
 
 
 class ApiError(Exception):
@@ -107,56 +121,70 @@ class Api:
         app = self.app
         T = "/api/releases/{id}/translations/{lang}"
         self.operations: list[Operation] = [
-            Operation("GET", "/api/session", "The logged-in staff user and the session's CSRF token", self.session,
-                      SessionOut),
+            Operation("GET", "/api/session", "The logged-in staff user, their role and the session's CSRF token",
+                      self.session, SessionOut, action="view"),
             Operation("GET", "/api/status", "Dashboard: latest releases with each language's status, queue counts, "
-                      "recent sends", lambda c: actions.dashboard(app), StatusOut),
+                      "recent sends", lambda c: actions.dashboard(app), StatusOut, action="view"),
             Operation("GET", T, "A release and one translation, side by side",
                       lambda c: actions.review(app, c.path.id, c.path.lang), ReviewOut, m.TranslationPath,
-                      errors=(404,)),
+                      errors=(404,), action="review"),
             Operation("PUT", T, "Edit a translation (it becomes a human translation)",
                       lambda c: actions.edit(app, c.path.id, c.path.lang, c.body.title, c.body.body, c.user.name),
                       TranslationOut, m.TranslationPath, body_model=m.TranslationEdit, errors=(404, 409),
-                      body_required=True),
+                      body_required=True, action="edit", target=_translation),
             Operation("POST", T + "/approve", "Approve the machine translation",
                       lambda c: actions.approve(app, c.path.id, c.path.lang, c.user.name), TranslationOut,
-                      m.TranslationPath, errors=(404, 409)),
+                      m.TranslationPath, errors=(404, 409), action="approve", target=_translation),
             Operation("POST", T + "/retranslate", "Machine-translate again, optionally with another engine of the "
                       "chain (502: the engines failed)",
                       lambda c: actions.retranslate(app, c.path.id, c.path.lang, c.body.engine), TranslationOut,
-                      m.TranslationPath, body_model=m.Retranslate, errors=(404, 409, 502)),
+                      m.TranslationPath, body_model=m.Retranslate, errors=(404, 409, 502), action="retranslate",
+                      target=_translation),
             Operation("GET", "/api/digests/preview", "Render the digest of a language without queueing it",
                       lambda c: actions.preview_digest(app, c.query.lang, c.query.frequency), PreviewOut,
-                      query_model=m.PreviewQuery, errors=(404, 409)),
+                      query_model=m.PreviewQuery, errors=(404, 409), action="preview"),
             Operation("POST", "/api/send/release", "Queue one release to a language's subscribers, or all",
                       lambda c: actions.send_release(app, c.body.release, c.body.lang), QueueOut,
-                      body_model=m.SendRelease, errors=(404, 409), body_required=True),
+                      body_model=m.SendRelease, errors=(404, 409), body_required=True, action="send",
+                      target=lambda c: f"release {c.body.release}"),
             Operation("POST", "/api/send/digest", "Queue this period's digest in a language, or all",
                       lambda c: actions.send_digest(app, c.body.frequency, c.body.lang), QueueOut,
-                      body_model=m.SendDigest, errors=(409,)),
+                      body_model=m.SendDigest, errors=(409,), action="send",
+                      target=lambda c: f"digest {c.body.frequency}"),
             Operation("POST", "/api/send/test", "Send one test message now (synchronously) to one address "
                       "(default: yours); 409 while sending is paused or for an address the site refuses "
                       "(a special-use domain)",
                       lambda c: actions.test_send(app, c.body.to or c.user.email or "",
                                                   c.body.lang or app.settings.site.source_language),
-                      TestSendOut, body_model=m.TestSend, errors=(409,)),
+                      TestSendOut, body_model=m.TestSend, errors=(409,), action="test",
+                      target=lambda c: c.body.to or c.user.email or ""),
             Operation("POST", "/api/send/retry", "Queue failed messages again, except permanent refusals and "
                       "recipients who may no longer receive mail (held messages stay held)",
-                      lambda c: actions.retry_failed(app), RetryFailedOut),
+                      lambda c: actions.retry_failed(app), RetryFailedOut, action="retry", target=lambda c: "failed"),
             Operation("POST", "/api/send/release-held", "Queue held messages (handed over without a clear answer) "
                       "again on purpose, each with its original Message-ID",
-                      lambda c: actions.release_held(app, c.body.message), ReleaseHeldOut, body_model=ReleaseHeld),
-            Operation("POST", "/api/send/pause", "Pause sending", lambda c: actions.set_paused(app, True), PausedOut),
+                      lambda c: actions.release_held(app, c.body.message), ReleaseHeldOut, body_model=ReleaseHeld,
+                      action="release_held", target=lambda c: c.body.message or "held"),
+            Operation("POST", "/api/send/pause", "Pause sending", lambda c: actions.set_paused(app, True), PausedOut,
+                      action="pause", target=lambda c: "sending"),
             Operation("POST", "/api/send/resume", "Resume sending", lambda c: actions.set_paused(app, False),
-                      PausedOut),
+                      PausedOut, action="pause", target=lambda c: "sending"),
             Operation("GET", "/api/quarantine", "Items that could not become releases",
-                      lambda c: {"items": actions.quarantine(app)}, QuarantineOut),
+                      lambda c: {"items": actions.quarantine(app)}, QuarantineOut, action="quarantine"),
             # issue 9: releases held because their text is not in the source language
             Operation("GET", "/api/releases/held", "Releases held for a language mismatch (in no feed or mail, "
-                      "not translated), with the language found", lambda c: {"items": actions.held(app)}, HeldOut),
+                      "not translated), with the language found", lambda c: {"items": actions.held(app)}, HeldOut,
+                      action="view"),
             Operation("POST", "/api/releases/{id}/language", "Confirm the language a release is in (ends a hold)",
                       lambda c: actions.confirm_language(app, c.path.id, c.body.language), ReleaseLanguageOut,
-                      lm.ReleasePath, body_model=lm.ConfirmLanguage, errors=(404,), body_required=True),
+                      lm.ReleasePath, body_model=lm.ConfirmLanguage, errors=(404,), body_required=True,
+                      action="confirm_language", target=lambda c: f"release {c.path.id}"),
+            # issue 13: the audit log
+            Operation("GET", "/api/audit", "The audit log: staff actions, latest first (who, what, on what, when)",
+                      lambda c: {"items": [e.as_dict() for e in app.store.list_audit(c.query.limit, c.query.actor)]},
+                      AuditOut, query_model=AuditQuery, action="audit"),
+            Operation("GET", "/api/users", "The staff users and their roles (changed with `publisher users`)",
+                      lambda c: users_json(app.store.list_staff_users()), StaffUsersOut, action="users"),
         ]
 
     def routes(self) -> list[Route]:
@@ -169,7 +197,8 @@ class Api:
         return routes
 
     def session(self, call: Call) -> dict[str, Any]:
-        return {"user": call.user.name, "email": call.user.email, "csrf_token": call.request.session.get("csrf")}
+        return {"user": call.user.name, "email": call.user.email, "role": call.user.role,
+                "csrf_token": call.request.session.get("csrf")}
 
     # ------------------------------------------------------------------ plumbing
     async def _auth(self, request: Request) -> Any:
@@ -221,14 +250,24 @@ class Api:
             except ValidationError as exc:
                 raise _validation_error(exc, "body") from None
 
+    def _perform(self, op: Operation, call: Call) -> Any:
+        """The role check and the audit log (publisher.web.roles), around the operation's handler."""
+        fields = call.body.model_dump(mode="json") if call.body else {}
+        detail = {k: v for k, v in fields.items() if k not in ("title", "body")}  # the options, never the texts
+        return perform(self.app, call.user, op.action, op.target(call) if op.target else "",
+                       lambda: op.handler(call), {"via": "api", **detail})
+
     def _endpoint(self, ops: dict[str, Operation]) -> Any:
         async def endpoint(request: Request) -> Response:
             op = ops[request.method if request.method != "HEAD" else "GET"]
             try:
                 call = Call(request, await self._auth(request))
-                await self._inputs(request, op, call)
                 try:
-                    result = await run_in_threadpool(op.handler, call)
+                    require(call.user, op.action)  # the role first: a role that may not learns nothing more
+                    await self._inputs(request, op, call)
+                    result = await run_in_threadpool(self._perform, op, call)
+                except Forbidden as exc:
+                    raise ApiError(403, str(exc), role=exc.role, allowed=list(op.roles)) from None
                 except actions.ActionError as exc:
                     # input is validated above: what the action refuses is the state (409), not the form
                     raise ApiError(409 if exc.status == 400 else exc.status, str(exc)) from None
@@ -246,7 +285,8 @@ class Api:
 
 _DESCRIPTIONS = {
     200: "OK", 400: "the body is not valid JSON", 401: "not logged in, or a wrong name or password (Basic)",
-    403: "missing or wrong X-CSRF-Token (session auth)", 404: "no such release, language or thing to show",
+    403: "the user's role may not do this (the operation's `x-roles` lists who may), or a missing or wrong "
+         "X-CSRF-Token (session auth)", 404: "no such release, language or thing to show",
     409: "the current state refuses it (not published, paused, not in the chain, nothing to approve…)",
     415: "the body is not JSON (Content-Type)", 422: "a parameter or body field is invalid (named in `field`)",
     429: "too many failed logins for this account or address: try again after Retry-After seconds",
@@ -285,6 +325,7 @@ def openapi_document(site: str, operations: list[Operation]) -> dict[str, Any]:
                                                     "schema": {"type": "integer", "minimum": 1}}}
             responses[str(code)] = entry
         spec: dict[str, Any] = {"summary": op.summary, "operationId": _operation_id(op),
+                                "description": f"Roles: {', '.join(op.roles) or 'none'}.", "x-roles": list(op.roles),
                                 "security": [{"basic": []}, {"session": []}], "responses": responses}
         params = []
         if op.path_model:

@@ -69,6 +69,7 @@ class ErrorOut(Out):
 class SessionOut(Out):
     user: str
     email: str | None
+    role: str = Field(description="admin | editor | sender: what the user may do (docs/web.md, Roles)")
     csrf_token: str | None = Field(description="send it as X-CSRF-Token with POST/PUT (session auth); "
                                                "null with Basic auth")
 
