@@ -18,6 +18,7 @@ from .schema import ReleaseRow, TranslationRow, utcnow
 
 S = TranslationStatus
 HELD_PREFIX = "held for review: "  # issue 11: a machine row whose error starts so failed a quality check
+REVIEW_STATES = ("held", "failed", "stale", "machine")  # the review queue's states (issue 13)
 
 
 def _translation(row: TranslationRow) -> StoredTranslation:
@@ -93,6 +94,44 @@ class TranslationStoreMixin:
             for lang, status, count in session.execute(query):
                 counts.setdefault(lang, {})[status] = count
         return counts
+
+    def review_queue(
+        self, lang: str | None = None, states: Iterable[str] | None = None, limit: int = 200
+    ) -> list[tuple[StoredRelease, StoredTranslation]]:
+        """Translations waiting for staff, oldest first (by the row's last change): ``held``
+        (machine output that failed a check, its error starting with HELD_PREFIX), ``failed``,
+        ``stale`` (staff text of an older revision) and ``machine`` (unchecked-by-staff output).
+        Reviewed and human translations are done; a release with no row yet (or a pending one)
+        waits for the engine, not for staff. ``states``: a subset of REVIEW_STATES."""
+        wanted = list(REVIEW_STATES if states is None else states)
+        unknown = [s for s in wanted if s not in REVIEW_STATES]
+        if unknown:
+            raise PublisherError(f"unknown review state(s) {', '.join(map(repr, unknown))}; "
+                                 f"use {', '.join(REVIEW_STATES)}")
+        t = TranslationRow
+        held = and_(t.status == S.MACHINE.value, t.error.is_not(None), t.error.like(HELD_PREFIX + "%"))
+        conditions = {
+            "held": held,
+            "failed": t.status == S.FAILED.value,
+            "stale": t.status == S.STALE.value,
+            "machine": and_(t.status == S.MACHINE.value, or_(t.error.is_(None), ~t.error.like(HELD_PREFIX + "%"))),
+        }
+        if not wanted:
+            return []
+        query = (select(ReleaseRow, TranslationRow).join(ReleaseRow, ReleaseRow.id == t.release_id)
+                 .where(or_(*(conditions[s] for s in wanted)), t.lang != ReleaseRow.language)
+                 .order_by(t.updated_at, t.id).limit(limit))
+        if lang:
+            query = query.where(t.lang == lang)
+        with self.session() as session:
+            return [(_release(r), _translation(row)) for r, row in session.execute(query)]
+
+    @staticmethod
+    def review_state(translation: StoredTranslation) -> str:
+        """The queue's name for a translation's state (REVIEW_STATES), or its status."""
+        if translation.status is S.MACHINE and (translation.error or "").startswith(HELD_PREFIX):
+            return "held"
+        return translation.status.value
 
     # ------------------------------------------------------------------ publishing
     @staticmethod

@@ -34,6 +34,8 @@ from .api_models import (OUTPUTS, ErrorOut, PausedOut, PreviewOut, QuarantineOut
 from .api_language import HeldOut, ReleaseLanguageOut, language_models
 from .api_mail import ReleaseHeld, ReleaseHeldOut, RetryFailedOut
 from .api_audit import AuditOut, AuditQuery, StaffUsersOut, users_json
+from .api_queue import ReviewQueueOut, queue_query_model
+from . import review_queue
 from .auth import attempt_login, client_address, session_user
 from .roles import Forbidden, perform, require, roles_for
 from .security import CSRF_HEADER, csrf_ok, csrf_token
@@ -185,6 +187,11 @@ class Api:
                       AuditOut, query_model=AuditQuery, action="audit"),
             Operation("GET", "/api/users", "The staff users and their roles (changed with `publisher users`)",
                       lambda c: users_json(app.store.list_staff_users()), StaffUsersOut, action="users"),
+            # issue 13: the review queue (the same rows as /staff/queue)
+            Operation("GET", "/api/review-queue", "Translations waiting for review (held by a check, failed, stale, "
+                      "unreviewed machine output), oldest first",
+                      lambda c: review_queue.review_queue(app, c.query.lang, c.query.state), ReviewQueueOut,
+                      query_model=queue_query_model(app.settings), action="review"),
         ]
 
     def routes(self) -> list[Route]:

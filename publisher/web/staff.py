@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from ..errors import PublisherError
 from ..store.users import StaffUser
-from . import actions, review as review_page
+from . import actions, review as review_page, review_queue
 from .auth import attempt_login, client_address, end_sessions, session_user, start_session
 from .roles import Forbidden, allowed, perform, record, require
 from .security import CSP_EMAIL, CSRF_FIELD, csrf_ok, csrf_token, safe_next, same_origin
@@ -37,6 +37,7 @@ class StaffPages:
             Route("/staff/login", self.login, methods=["GET", "POST"]),
             Route("/staff/logout", self.logout, methods=["POST"]),
             Route("/staff/", self.dashboard),
+            Route("/staff/queue", self.queue),  # issue 13: the review queue
             Route("/staff/releases/{id:int}/compare", self.compare),  # before {lang}: engines side by side
             Route("/staff/releases/{id:int}/{lang}", self.review),
             Route("/staff/releases/{id:int}/language", self.confirm_language, methods=["POST"]),  # issue 9
@@ -145,7 +146,25 @@ class StaffPages:
         audit = []
         if allowed(user.role, "audit"):  # the latest 20 staff actions
             audit = [e.as_dict() for e in await run_in_threadpool(self.app.store.list_audit, 20)]
-        return self._page(request, "staff/dashboard.html.j2", title="Dashboard", data=data, audit=audit)
+        waiting = None
+        if allowed(user.role, "review"):
+            waiting = (await run_in_threadpool(review_queue.review_queue, self.app))["count"]
+        return self._page(request, "staff/dashboard.html.j2", title="Dashboard", data=data, audit=audit,
+                          waiting=waiting)
+
+    async def queue(self, request: Request) -> Response:
+        """Every translation waiting for staff, oldest first; ?lang= and ?state= filter it."""
+        _user, refused = await self._allowed(request, "review")
+        if refused is not None:
+            return refused
+        ui = review_page.ui_language(request.headers.get("accept-language"))
+        lang, state = request.query_params.get("lang", ""), request.query_params.get("state", "")
+        try:
+            data = await run_in_threadpool(review_queue.review_queue, self.app, lang, state)
+        except actions.ActionError as exc:
+            return self._page(request, "staff/error.html.j2", exc.status, title="Review queue", error=str(exc))
+        return self._page(request, "staff/queue.html.j2", lang=ui, title=self.pages.gettext(ui, "Review queue"),
+                          data=data, lang_code=lang, state=state, lang_choices=self.app.settings.site.languages)
 
     async def review(self, request: Request) -> Response:
         """Source and translation aligned, the checks' findings marked, in the staff member's
