@@ -32,26 +32,15 @@ def memory_entry(row: MemoryRow) -> dict[str, Any]:
 class MemoryStoreMixin:
     def memory_get(self, engine: str, src: str, tgt: str, keys: Sequence[str]) -> dict[str, str]:
         """The stored target per key for this engine and pair; counts a hit on each one found."""
-        if not keys:
-            return {}
-        found: dict[str, str] = {}
-        with self.session() as session:
-            for start in range(0, len(keys), 500):
-                chunk = list(keys[start : start + 500])
-                rows = session.scalars(
-                    select(MemoryRow).where(MemoryRow.engine == engine, MemoryRow.src == src,
-                                            MemoryRow.tgt == tgt, MemoryRow.key.in_(chunk))
-                ).all()
-                now = utcnow()
-                for row in rows:
-                    found[row.key] = row.target
-                    row.hits += 1
-                    row.last_used_at = now
-        return found
+        return {key: entry["target"] for key, entry in self._memory_use(engine, src, tgt, keys).items()}
 
     def memory_get_human(self, src: str, tgt: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The human entries for these keys (``memory_entry`` dicts: target, created_by, created_at,
         changed_at); counts a hit on each one found. The translation service asks this first."""
+        return self._memory_use(HUMAN, src, tgt, keys)
+
+    def _memory_use(self, engine: str, src: str, tgt: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The entries of this engine and pair for these keys, each counted as used once."""
         if not keys:
             return {}
         found: dict[str, dict[str, Any]] = {}
@@ -59,7 +48,7 @@ class MemoryStoreMixin:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start : start + 500])
                 rows = session.scalars(
-                    select(MemoryRow).where(MemoryRow.engine == HUMAN, MemoryRow.src == src,
+                    select(MemoryRow).where(MemoryRow.engine == engine, MemoryRow.src == src,
                                             MemoryRow.tgt == tgt, MemoryRow.key.in_(chunk))
                 ).all()
                 now = utcnow()
